@@ -1,0 +1,123 @@
+"""`papers-digest`: the same pipeline and feeds as the Lambda functions, from a shell."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from .days import check_publishable, last_complete_day, parse_day
+from .errors import ConfigError, DigestError, InvalidDayError, InvalidEventError
+from .store import FolderStore, S3Store, Store
+
+DEFAULT_OUT = "site"
+
+
+def _add_store_options(parser: argparse.ArgumentParser) -> None:
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--out", metavar="DIR", help=f"write to this local folder (default: ./{DEFAULT_OUT})"
+    )
+    where.add_argument(
+        "--bucket", metavar="B", help="write to this S3 bucket (AWS_ENDPOINT_URL_S3 is honoured)"
+    )
+
+
+def _store(args: argparse.Namespace) -> Store:
+    if args.bucket:
+        return S3Store(args.bucket)
+    return FolderStore(args.out or DEFAULT_OUT)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="papers-digest",
+        description="Publish the Hugging Face Daily Papers as Jekyll posts and RSS feeds.",
+    )
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="fetch, rank and store one day's digest and post")
+    run.add_argument("--date", metavar="D", help="YYYY-MM-DD (default: the last complete UTC day)")
+    _add_store_options(run)
+    run.add_argument("--lang", choices=["ko", "en"], help="post language (default: ko)")
+    run.add_argument("--top", type=int, metavar="N", help="papers to list (default: 10)")
+    run.add_argument("--min-upvotes", type=int, metavar="N", help="leave out papers below N")
+    run.add_argument("--template-dir", metavar="DIR", help="override the shipped templates")
+    run.add_argument(
+        "--api-base", metavar="URL", help="API base URL (default: $HF_API_BASE or huggingface.co)"
+    )
+
+    feed = commands.add_parser("feed", help="publish the RSS feeds from the stored digests")
+    _add_store_options(feed)
+    feed.add_argument("--date", metavar="D", help="publish this day's digest into the feeds")
+    feed.add_argument("--site-url", metavar="URL", help="public base URL (default: $SITE_URL)")
+    return parser
+
+
+def _run(args: argparse.Namespace) -> dict[str, Any]:
+    import requests
+
+    from .pipeline import run_day
+    from .settings import post_settings
+    from .source import DEFAULT_API_BASE, DailyPapersClient
+
+    now = datetime.now(UTC)
+    day = check_publishable(parse_day(args.date), now) if args.date else last_complete_day(now)
+    settings = post_settings(
+        os.environ,
+        POST_LANG=args.lang,
+        TOP_N=args.top,
+        MIN_UPVOTES=args.min_upvotes,
+        TEMPLATE_DIR=args.template_dir,
+    )
+    base = args.api_base or os.environ.get("HF_API_BASE") or DEFAULT_API_BASE
+    with requests.Session() as session:
+        client = DailyPapersClient(session, base, token=os.environ.get("HF_TOKEN") or None)
+        result = run_day(day, source=client, store=_store(args), settings=settings, now=now)
+    return result.summary()
+
+
+def _feed(args: argparse.Namespace) -> dict[str, Any]:
+    from .feeds import feed_settings, publish_day, rebuild
+
+    settings = feed_settings(os.environ, SITE_URL=args.site_url)
+    store = _store(args)
+    if args.date:
+        return publish_day(store, parse_day(args.date), settings).summary()
+    return rebuild(store, settings).summary()
+
+
+def _describe(command: str, result: dict[str, Any]) -> str:
+    keys = ", ".join(result["keys_written"]) or "nothing"
+    if command == "run":
+        return (
+            f"{result['day']}: {result['status']} ({result['papers']} of "
+            f"{result['papers_that_day']} papers listed); wrote {keys}"
+        )
+    what = f"feeds {result['status']}" + (f" for {result['day']}" if result["day"] else "")
+    notes = "".join(f"\n  note: {note}" for note in result["notes"])
+    return f"{what}; wrote {keys}{notes}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="papers-digest: warning: %(message)s")
+    try:
+        result = _run(args) if args.command == "run" else _feed(args)
+    except (InvalidDayError, InvalidEventError, ConfigError) as exc:
+        parser.exit(2, f"papers-digest: error: {exc}\n")
+    except DigestError as exc:
+        parser.exit(1, f"papers-digest: error: {exc}\n")
+    print(json.dumps(result, ensure_ascii=False) if args.json else _describe(args.command, result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""Lambda entry point for the scheduled digest: parse the event, wire adapters, run the day."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+import requests
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from .events import day_from_schedule_event
+from .pipeline import run_day
+from .settings import post_settings
+from .source import DEFAULT_API_BASE, DailyPapersClient
+from .store import S3Store
+
+logger = Logger()
+metrics = Metrics()
+
+
+@cache
+def _session() -> requests.Session:
+    return requests.Session()
+
+
+def _hf_token() -> str | None:
+    """The optional token: HF_TOKEN, or the SSM parameter named by HF_TOKEN_PARAMETER."""
+    parameter = os.environ.get("HF_TOKEN_PARAMETER", "").strip()
+    if parameter:
+        from aws_lambda_powertools.utilities.parameters import get_parameter
+
+        return get_parameter(parameter, decrypt=True, max_age=3600)
+    return os.environ.get("HF_TOKEN") or None
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    day = day_from_schedule_event(event, now)
+    logger.append_keys(day=day.isoformat())
+    client = DailyPapersClient(
+        _session(), os.environ.get("HF_API_BASE") or DEFAULT_API_BASE, token=_hf_token()
+    )
+    result = run_day(
+        day,
+        source=client,
+        store=S3Store(os.environ.get("DIGEST_BUCKET", "")),
+        settings=post_settings(os.environ),
+        now=now,
+    )
+    metrics.add_metric("PapersFetched", MetricUnit.Count, result.papers_that_day)
+    metrics.add_metric("DigestsWritten", MetricUnit.Count, len(result.keys_written) and 1)
+    metrics.add_metric("DigestRunSucceeded", MetricUnit.Count, 1)
+    logger.info("digest run finished", extra=result.summary())
+    return result.summary()

@@ -1,0 +1,78 @@
+"""Render a digest as a Jekyll post (Jinja2) and as canonical JSON. Pure: no I/O but templates."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from functools import cache
+from typing import Any
+
+import jinja2
+
+from .model import Digest
+from .settings import DEFAULT_CATEGORIES, PostSettings
+
+# Characters YAML (1.1, as Jekyll's Psych reads it) treats as line breaks or a BOM even
+# inside a double-quoted scalar; JSON leaves them raw, so escape them ourselves.
+_YAML_UNSAFE = {"\u0085": "\\x85", "\u2028": "\\u2028", "\u2029": "\\u2029", "\ufeff": "\\ufeff"}
+
+
+def yaml_scalar(value: str | Sequence[str]) -> str:
+    """A YAML flow scalar or list that parses back to exactly `value`, whatever it holds."""
+    text = json.dumps(value if isinstance(value, str) else list(value), ensure_ascii=False)
+    for char, escape in _YAML_UNSAFE.items():
+        text = text.replace(char, escape)
+    return text
+
+
+def inert(text: str) -> str:
+    """Keep paper text from becoming live HTML in the post, and change nothing else."""
+    return text.replace("<", "&lt;").replace(">", "&gt;")
+
+
+@cache
+def _environment(template_dir: str | None) -> jinja2.Environment:
+    loaders: list[jinja2.BaseLoader] = [jinja2.PackageLoader("papers_digest", "templates")]
+    if template_dir:
+        loaders.insert(0, jinja2.FileSystemLoader(template_dir))
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,  # noqa: S701 - Markdown, not HTML: paper text goes through `inert`
+    )
+    env.filters["yaml"] = yaml_scalar
+    env.filters["inert"] = inert
+    return env
+
+
+def render_post(digest: Digest, settings: PostSettings) -> str:
+    template = _environment(settings.template_dir).get_template(f"{settings.lang}/post.md.j2")
+    return template.render(
+        title=f"Hugging Face Daily Papers - {digest.day.isoformat()}",
+        day=digest.day,
+        published_at=digest.published_at,
+        categories=settings.categories or DEFAULT_CATEGORIES[settings.lang],
+        tags=settings.tags,
+        author=settings.author,
+        papers=digest.papers,
+        papers_that_day=digest.papers_that_day,
+    )
+
+
+def digest_json(digest: Digest) -> str:
+    return json.dumps(digest.to_json(), ensure_ascii=False, indent=2) + "\n"
+
+
+def same_digest(stored: bytes, fresh: dict[str, Any]) -> bool:
+    """Whether a stored digest says the same as a fresh one, its generation time aside."""
+    try:
+        old = json.loads(stored)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    if not isinstance(old, dict):
+        return False
+    old.pop("generated_at", None)
+    return bool(old == {key: value for key, value in fresh.items() if key != "generated_at"})

@@ -1,0 +1,221 @@
+"""One storage interface, two adapters: a local folder and an S3 bucket, same keys."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from .errors import PreconditionFailed, StoreError
+
+JSON_TYPE = "application/json; charset=utf-8"
+MARKDOWN_TYPE = "text/markdown; charset=utf-8"
+RSS_TYPE = "application/rss+xml; charset=utf-8"
+HTML_TYPE = "text/html; charset=utf-8"
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    body: bytes
+    etag: str
+
+
+class Store(Protocol):
+    def get(self, key: str) -> StoredObject | None:
+        """The object at `key`, or None when there is none."""
+
+    def head_etag(self, key: str) -> str | None:
+        """The object's current ETag without reading it, or None."""
+
+    def put(
+        self,
+        key: str,
+        body: bytes,
+        content_type: str,
+        *,
+        cache_control: str | None = None,
+        if_match: str | None = None,
+        if_none_match: bool = False,
+    ) -> str:
+        """Write `body` and return its ETag. With `if_match` (an ETag) or `if_none_match`
+        the write happens only if the object is unchanged or absent; otherwise
+        PreconditionFailed."""
+
+    def list_keys(self, prefix: str) -> Iterator[str]:
+        """Every key under `prefix`, in lexical order."""
+
+    def describe(self, key: str) -> str:
+        """Where `key` lives, for messages: a path or an s3:// URL."""
+
+
+class FolderStore:
+    """Keys are paths under `root`. Writes are atomic; conditional writes hold a lock."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / key).resolve()
+        if not path.is_relative_to(self.root.resolve()):
+            raise StoreError(f"key {key!r} escapes the output folder {self.root}")
+        return path
+
+    def get(self, key: str) -> StoredObject | None:
+        try:
+            body = self._path(key).read_bytes()
+        except FileNotFoundError:
+            return None
+        return StoredObject(body, _md5_etag(body))
+
+    def head_etag(self, key: str) -> str | None:
+        found = self.get(key)
+        return found.etag if found else None
+
+    def put(
+        self,
+        key: str,
+        body: bytes,
+        content_type: str,
+        *,
+        cache_control: str | None = None,
+        if_match: str | None = None,
+        if_none_match: bool = False,
+    ) -> str:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock():
+            if if_match is not None or if_none_match:
+                current = self.head_etag(key)
+                if (if_none_match and current is not None) or (
+                    if_match is not None and current != if_match
+                ):
+                    raise PreconditionFailed(f"{path} changed since it was read")
+            with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as handle:
+                handle.write(body)
+            os.replace(handle.name, path)
+        return _md5_etag(body)
+
+    @contextlib.contextmanager
+    def _lock(self) -> Iterator[None]:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".papers-digest.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def list_keys(self, prefix: str) -> Iterator[str]:
+        base = self.root.resolve()
+        if not base.exists():
+            return
+        for path in sorted(base.rglob("*")):
+            key = path.relative_to(base).as_posix()
+            if path.is_file() and key.startswith(prefix):
+                yield key
+
+    def describe(self, key: str) -> str:
+        return str(self.root / key)
+
+
+class S3Store:
+    """An S3 bucket. botocore's standard retry mode absorbs throttling (503 SlowDown)."""
+
+    def __init__(self, bucket: str, client: Any = None) -> None:
+        if not bucket:
+            raise StoreError("no bucket named: set DIGEST_BUCKET or pass --bucket")
+        self.bucket = bucket
+        if client is None:
+            import boto3
+            from botocore.config import Config
+
+            client = boto3.client(
+                "s3", config=Config(retries={"mode": "standard", "max_attempts": 5})
+            )
+        self._client = client
+
+    def get(self, key: str) -> StoredObject | None:
+        try:
+            response = self._client.get_object(Bucket=self.bucket, Key=key)
+        except self._client.exceptions.NoSuchKey:
+            return None
+        except Exception as exc:
+            raise _store_error(exc, "read", self.describe(key)) from exc
+        return StoredObject(response["Body"].read(), response["ETag"])
+
+    def head_etag(self, key: str) -> str | None:
+        try:
+            response = self._client.head_object(Bucket=self.bucket, Key=key)
+        except Exception as exc:
+            if _error_code(exc) in {"404", "NoSuchKey", "NotFound"}:
+                return None
+            raise _store_error(exc, "inspect", self.describe(key)) from exc
+        etag: str = response["ETag"]
+        return etag
+
+    def put(
+        self,
+        key: str,
+        body: bytes,
+        content_type: str,
+        *,
+        cache_control: str | None = None,
+        if_match: str | None = None,
+        if_none_match: bool = False,
+    ) -> str:
+        extra: dict[str, str] = {}
+        if cache_control:
+            extra["CacheControl"] = cache_control
+        if if_match is not None:
+            extra["IfMatch"] = if_match
+        if if_none_match:
+            extra["IfNoneMatch"] = "*"
+        try:
+            response = self._client.put_object(
+                Bucket=self.bucket, Key=key, Body=body, ContentType=content_type, **extra
+            )
+        except Exception as exc:
+            if _error_code(exc) in {"PreconditionFailed", "ConditionalRequestConflict", "412"}:
+                raise PreconditionFailed(f"{self.describe(key)} changed since it was read") from exc
+            raise _store_error(exc, "write", self.describe(key)) from exc
+        etag: str = response["ETag"]
+        return etag
+
+    def list_keys(self, prefix: str) -> Iterator[str]:
+        paginator = self._client.get_paginator("list_objects_v2")
+        try:
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+                for entry in page.get("Contents", []):
+                    yield entry["Key"]
+        except Exception as exc:
+            raise _store_error(exc, "list", self.describe(prefix)) from exc
+
+    def describe(self, key: str) -> str:
+        return f"s3://{self.bucket}/{key}"
+
+
+def _md5_etag(body: bytes) -> str:
+    return '"' + hashlib.md5(body, usedforsecurity=False).hexdigest() + '"'
+
+
+def _error_code(exc: Exception) -> str:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+def _store_error(exc: Exception, action: str, where: str) -> StoreError:
+    code = _error_code(exc) or type(exc).__name__
+    hint = (
+        " (check the bucket name and the function's S3 permissions)"
+        if code in {"AccessDenied", "403", "NoSuchBucket"}
+        else ""
+    )
+    return StoreError(f"cannot {action} {where}: {code}{hint}")

@@ -1,0 +1,82 @@
+"""Shared fixtures: recorded API data, a replay server, moto S3 and a Lambda context."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from tests.replay_server import ReplayServer, load_days
+
+# The handlers build Powertools' Logger and Metrics at import, as in Lambda, where
+# these come from the function's environment (template.yaml's Globals).
+os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "papers-digest")
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "PapersDigest")
+
+FIXTURES = Path(__file__).parent / "fixtures"
+API_FIXTURES = FIXTURES / "hf-api"
+REAL_DAY = date(2026, 7, 31)
+SEED_DAY = date(2026, 1, 28)
+BUCKET = "papers-digest-test"
+
+
+def api_items(day: date) -> list[dict[str, Any]]:
+    """The recorded (or reconstructed) API response for `day`."""
+    (path,) = API_FIXTURES.glob(f"daily_papers_{day.isoformat()}*.json")
+    items: list[dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))
+    return items
+
+
+@pytest.fixture
+def replay() -> Iterator[ReplayServer]:
+    with ReplayServer(load_days(API_FIXTURES)) as server:
+        yield server
+
+
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "DIGEST_BUCKET": BUCKET,
+        "POWERTOOLS_SERVICE_NAME": "papers-digest",
+        "POWERTOOLS_METRICS_NAMESPACE": "PapersDigest",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL_S3", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+
+@pytest.fixture
+def s3(aws_env: None) -> Iterator[Any]:
+    """A moto S3 with the digest bucket; yields a boto3 client on it."""
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket=BUCKET)
+        yield client
+
+
+@dataclass
+class FakeLambdaContext:
+    function_name: str = "papers-digest-test"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:papers-digest-test"
+    aws_request_id: str = "00000000-0000-0000-0000-000000000000"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 300_000
+
+
+@pytest.fixture
+def lambda_context() -> FakeLambdaContext:
+    return FakeLambdaContext()

@@ -1,0 +1,147 @@
+"""The API client against a real local HTTP server replaying recorded responses."""
+
+from __future__ import annotations
+
+import socket
+from datetime import date
+
+import pytest
+import requests
+
+from papers_digest.errors import MalformedResponseError, SourceError
+from papers_digest.source import DailyPapersClient
+from tests.conftest import REAL_DAY, api_items
+from tests.replay_server import Canned, ReplayServer
+
+
+class FakeClock:
+    """Injected sleep and clock: retries take no real time and are recorded."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    def clock(self) -> float:
+        return self.now
+
+
+def client_for(url: str, clock: FakeClock | None = None, **options: object) -> DailyPapersClient:
+    clock = clock or FakeClock()
+    return DailyPapersClient(
+        requests.Session(),
+        url,
+        sleep=clock.sleep,
+        clock=clock.clock,
+        **options,  # type: ignore[arg-type]
+    )
+
+
+def test_a_normal_day_is_one_request(replay: ReplayServer) -> None:
+    items = client_for(replay.url).fetch_day(REAL_DAY)
+    assert items == api_items(REAL_DAY)
+    assert len(replay.requests) == 1
+    assert replay.requests[0]["date"] == "2026-07-31"
+
+
+@pytest.mark.parametrize(
+    ("page_size", "pages"),
+    [(7, 5), (10, 4), (29, 2), (30, 2), (31, 1)],
+)
+def test_a_day_split_across_pages_is_complete(
+    replay: ReplayServer, page_size: int, pages: int
+) -> None:
+    items = client_for(replay.url, page_size=page_size).fetch_day(REAL_DAY)
+    assert [item["paper"]["id"] for item in items] == [
+        item["paper"]["id"] for item in api_items(REAL_DAY)
+    ]
+    assert [r["p"] for r in replay.requests] == [str(p) for p in range(pages)]
+    assert {r["limit"] for r in replay.requests} == {str(page_size)}
+
+
+def test_an_empty_day_is_an_empty_list(replay: ReplayServer) -> None:
+    assert client_for(replay.url).fetch_day(date(2026, 8, 1)) == []
+
+
+def test_the_token_is_sent_as_a_bearer_header(replay: ReplayServer) -> None:
+    client_for(replay.url, token="hf_secret").fetch_day(REAL_DAY)
+    client_for(replay.url).fetch_day(REAL_DAY)
+    assert [r["authorization"] for r in replay.requests] == ["Bearer hf_secret", ""]
+
+
+@pytest.mark.parametrize(
+    ("faults", "expected_sleeps"),
+    [
+        ([Canned(503)], [1.0]),
+        ([Canned(500), Canned(502), Canned(504)], [1.0, 2.0, 4.0]),
+        ([Canned(429, headers={"Retry-After": "7"})], [7.0]),
+        ([Canned(429, headers={"Retry-After": "not-a-date"})], [1.0]),
+        ([Canned(close=True)], [1.0]),
+    ],
+)
+def test_transient_failures_are_retried_then_answered(
+    replay: ReplayServer, faults: list[Canned], expected_sleeps: list[float]
+) -> None:
+    replay.faults.extend(faults)
+    clock = FakeClock()
+    items = client_for(replay.url, clock).fetch_day(REAL_DAY)
+    assert len(items) == 30
+    assert clock.sleeps == expected_sleeps
+    assert len(replay.requests) == len(faults) + 1
+
+
+def test_a_read_timeout_is_retried(replay: ReplayServer) -> None:
+    replay.faults.append(Canned(delay=0.5))
+    clock = FakeClock()
+    items = client_for(replay.url, clock, timeout=(1.0, 0.2)).fetch_day(REAL_DAY)
+    assert len(items) == 30
+    assert clock.sleeps == [1.0]
+
+
+def test_endless_429_fails_after_the_attempt_budget(replay: ReplayServer) -> None:
+    replay.faults.extend([Canned(429)] * 10)
+    clock = FakeClock()
+    with pytest.raises(SourceError, match=r"HTTP 429 after 5 attempts"):
+        client_for(replay.url, clock).fetch_day(REAL_DAY)
+    assert len(replay.requests) == 5
+    assert sum(clock.sleeps) < 60
+
+
+def test_a_long_retry_after_fails_at_once_within_the_time_budget(replay: ReplayServer) -> None:
+    replay.faults.append(Canned(429, headers={"Retry-After": "3600"}))
+    with pytest.raises(SourceError, match=r"retry budget of 50s would be exceeded"):
+        client_for(replay.url).fetch_day(REAL_DAY)
+    assert len(replay.requests) == 1
+
+
+def test_connection_refused_names_the_url() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(SourceError, match=rf"127.0.0.1:{port}.*cannot connect.*after 5 attempts"):
+        client_for(f"http://127.0.0.1:{port}").fetch_day(REAL_DAY)
+
+
+def test_a_client_error_is_not_retried(replay: ReplayServer) -> None:
+    replay.faults.append(Canned(400, b'{"error":"Invalid date"}'))
+    with pytest.raises(SourceError, match=r"HTTP 400 Bad Request: .*Invalid date"):
+        client_for(replay.url).fetch_day(REAL_DAY)
+    assert len(replay.requests) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b'[{"paper": {"id": "2607.1', "not valid JSON"),
+        (b"<!DOCTYPE html><html><body>Maintenance</body></html>", "starts '<!DOCTYPE html>"),
+        (b'{"error": "oops"}', "expected a JSON array of papers, got a dict"),
+        (b'[{"title": "caf\xe9"}]', "not UTF-8"),
+    ],
+)
+def test_a_malformed_body_is_refused(replay: ReplayServer, body: bytes, message: str) -> None:
+    replay.faults.append(Canned(200, body))
+    with pytest.raises(MalformedResponseError, match=message):
+        client_for(replay.url).fetch_day(REAL_DAY)
