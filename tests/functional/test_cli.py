@@ -6,10 +6,14 @@ import json
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
+import boto3
+import feedparser
 import pytest
 
+from tests.conftest import BUCKET
 from tests.replay_server import ReplayServer
 
 CLI = [sys.executable, "-m", "papers_digest.cli"]
@@ -93,3 +97,51 @@ def test_a_malformed_response_exits_non_zero(replay: ReplayServer, tmp_path: Pat
     assert done.returncode == 1
     assert "response is not valid JSON" in done.stderr
     assert not (tmp_path / "site").exists()
+
+
+@pytest.fixture
+def moto_server(aws_env: None) -> Iterator[str]:
+    """A real HTTP S3 endpoint on 127.0.0.1 with the test bucket."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(Bucket=BUCKET)
+    yield endpoint
+    server.stop()
+
+
+def test_run_and_feed_against_an_s3_endpoint(
+    replay: ReplayServer, moto_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", moto_server)
+    monkeypatch.setenv("SITE_URL", "https://papers.example.com")
+    done = run_cli(
+        "run", "--date", "2026-07-31", "--bucket", BUCKET, "--api-base", replay.url, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    feed = run_cli("feed", "--date", "2026-07-31", "--bucket", BUCKET, cwd=tmp_path)
+    assert feed.returncode == 0, feed.stderr
+    assert feed.stdout.startswith("feeds published for 2026-07-31; wrote state/feed-index.json")
+
+    s3 = boto3.client("s3", endpoint_url=moto_server, region_name="us-east-1")
+    keys = {entry["Key"] for entry in s3.list_objects_v2(Bucket=BUCKET)["Contents"]}
+    assert keys == {
+        "_posts/2026-07-31-hf-daily-papers.md",
+        "digests/2026-07-31.json",
+        "state/feed-index.json",
+        "feed.xml",
+        "papers.xml",
+    }
+    parsed = feedparser.parse(s3.get_object(Bucket=BUCKET, Key="feed.xml")["Body"].read())
+    assert not parsed.bozo
+    self_links = [link.href for link in parsed.feed.links if link.rel == "self"]
+    assert self_links == ["https://papers.example.com/feed.xml"]
+
+
+def test_feed_for_a_day_without_a_digest_says_what_to_do(tmp_path: Path) -> None:
+    done = run_cli("feed", "--date", "2026-07-31", cwd=tmp_path)
+    assert done.returncode == 1
+    assert "no digest at site/digests/2026-07-31.json; run `papers-digest run --date" in done.stderr
