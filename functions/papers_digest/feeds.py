@@ -25,13 +25,14 @@ from .keys import (
     DIGEST_PREFIX,
     FEED_INDEX_KEY,
     FEED_KEY,
+    PAGE_KEY,
     PAPERS_FEED_KEY,
     day_of_digest_key,
     digest_key,
 )
 from .model import Digest, Paper
 from .settings import int_setting
-from .store import JSON_TYPE, RSS_TYPE, Store
+from .store import HTML_TYPE, JSON_TYPE, RSS_TYPE, Store
 
 log = logging.getLogger(__name__)
 
@@ -309,6 +310,41 @@ def _paper_html(paper: Paper, days: Iterable[str], settings: FeedSettings) -> ET
     return body
 
 
+def render_page(index: Mapping[str, Any], settings: FeedSettings) -> bytes:
+    """`index.html`: the days in the feed with their ranked papers, for a browser."""
+    page = ET.Element("html", {"lang": settings.language})
+    head = ET.SubElement(page, "head")
+    ET.SubElement(head, "meta", {"charset": "utf-8"})
+    ET.SubElement(head, "meta", {"name": "viewport", "content": "width=device-width"})
+    _sub(head, "title", settings.title)
+    for key, label in ((FEED_KEY, settings.title), (PAPERS_FEED_KEY, f"{settings.title}: papers")):
+        alternate = {"rel": "alternate", "type": "application/rss+xml", "title": label}
+        ET.SubElement(head, "link", {**alternate, "href": f"{settings.site_url}/{key}"})
+    body = ET.SubElement(page, "body")
+    _sub(body, "h1", settings.title)
+    feeds = _sub(body, "p", "Feeds: ")
+    for position, key in enumerate((FEED_KEY, PAPERS_FEED_KEY)):
+        link = _sub(feeds, "a", key, href=f"{settings.site_url}/{key}")
+        link.tail = " · " if position == 0 else None
+    for day, entry in sorted(index["days"].items(), reverse=True):
+        heading = _sub(body, "h2")
+        _sub(heading, "a", day, href=settings.day_url(day))
+        listing = _sub(body, "ol")
+        for paper in entry["papers"]:
+            line = _sub(listing, "li")
+            link = _sub(line, "a", paper["title"], href=Paper(paper["arxiv_id"], "", "", 0).hf_url)
+            link.tail = f" - 👍 {paper['upvotes']}"
+    return ("<!DOCTYPE html>\n" + _html(page) + "\n").encode("utf-8")
+
+
+# What a publish writes, all rendered from the index.
+PUBLISHED: tuple[tuple[str, Callable[[Mapping[str, Any], FeedSettings], bytes], str], ...] = (
+    (FEED_KEY, render_day_feed, RSS_TYPE),
+    (PAPERS_FEED_KEY, render_papers_feed, RSS_TYPE),
+    (PAGE_KEY, render_page, HTML_TYPE),
+)
+
+
 # ---------------------------------------------------------------- publishing (I/O)
 
 
@@ -402,21 +438,14 @@ def _update_index(
 def _write_feeds(
     store: Store, settings: FeedSettings, index: dict[str, Any], etag: str
 ) -> tuple[str, ...]:
-    """Write both feeds from `index`, then make sure no newer index was written
-    meanwhile; if one was, render from it again, so the newest index has the last word."""
+    """Write both feeds and the page from `index`, then make sure no newer index was
+    written meanwhile; if one was, render from it again, so the newest index has the
+    last word."""
     for _ in range(MAX_ATTEMPTS):
-        store.put(
-            FEED_KEY, render_day_feed(index, settings), RSS_TYPE, cache_control=FEED_CACHE_CONTROL
-        )
-        store.put(
-            PAPERS_FEED_KEY,
-            render_papers_feed(index, settings),
-            RSS_TYPE,
-            cache_control=FEED_CACHE_CONTROL,
-        )
-        latest = store.head_etag(FEED_INDEX_KEY)
-        if latest == etag:
-            return (FEED_KEY, PAPERS_FEED_KEY)
+        for key, render, content_type in PUBLISHED:
+            store.put(key, render(index, settings), content_type, cache_control=FEED_CACHE_CONTROL)
+        if store.head_etag(FEED_INDEX_KEY) == etag:
+            return tuple(key for key, _, _ in PUBLISHED)
         stored = store.get(FEED_INDEX_KEY)
         if stored is None:
             raise StoreError(f"{store.describe(FEED_INDEX_KEY)} vanished while publishing")

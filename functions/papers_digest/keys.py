@@ -9,6 +9,7 @@ DIGEST_PREFIX = "digests/"
 POST_PREFIX = "_posts/"
 FEED_KEY = "feed.xml"
 PAPERS_FEED_KEY = "papers.xml"
+PAGE_KEY = "index.html"
 FEED_INDEX_KEY = "state/feed-index.json"
 
 _DIGEST_KEY = re.compile(r"^digests/(\d{4}-\d{2}-\d{2})\.json$")

@@ -134,6 +134,7 @@ def test_run_and_feed_against_an_s3_endpoint(
         "state/feed-index.json",
         "feed.xml",
         "papers.xml",
+        "index.html",
     }
     parsed = feedparser.parse(s3.get_object(Bucket=BUCKET, Key="feed.xml")["Body"].read())
     assert not parsed.bozo

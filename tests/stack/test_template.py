@@ -1,0 +1,248 @@
+"""template.yaml, read as a reviewer would: handlers, least privilege, exposure, failures."""
+
+from __future__ import annotations
+
+import importlib
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from papers_digest.keys import (
+    DIGEST_PREFIX,
+    FEED_INDEX_KEY,
+    FEED_KEY,
+    PAGE_KEY,
+    PAPERS_FEED_KEY,
+    POST_PREFIX,
+)
+
+ROOT = Path(__file__).parents[2]
+
+
+class CfnLoader(yaml.SafeLoader):
+    """YAML with CloudFormation's short tags (!Ref, !Sub, !If ...) read as their long form."""
+
+
+def _tag(loader: CfnLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {name: value}
+
+
+CfnLoader.add_multi_constructor("!", _tag)
+TEMPLATE: dict[str, Any] = yaml.load((ROOT / "template.yaml").read_text("utf-8"), CfnLoader)  # noqa: S506
+RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
+FUNCTIONS = {
+    name: resource["Properties"]
+    for name, resource in RESOURCES.items()
+    if resource["Type"] == "AWS::Serverless::Function"
+}
+
+
+def statements(policies: list[Any]) -> list[dict[str, Any]]:
+    """Every IAM statement in a function's Policies, both branches of an !If included."""
+    found: list[dict[str, Any]] = []
+    for policy in policies:
+        if "Fn::If" in policy:
+            found += statements([b for b in policy["Fn::If"][1:] if b != {"Ref": "AWS::NoValue"}])
+        else:
+            assert "Statement" in policy, f"use explicit statements, not {policy}"
+            found += policy["Statement"]
+    return found
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def object_patterns(resources: Any) -> set[str]:
+    """`${DigestBucket.Arn}/x` resources as their key patterns `x`."""
+    patterns = set()
+    for resource in as_list(resources):
+        match = re.fullmatch(r"\$\{DigestBucket\.Arn\}/(.+)", resource.get("Fn::Sub", ""))
+        assert match, f"not an object ARN in the digest bucket: {resource}"
+        patterns.add(match.group(1))
+    return patterns
+
+
+def test_two_functions_share_one_code_bundle() -> None:
+    assert set(FUNCTIONS) == {"DigestFunction", "FeedFunction"}
+    assert TEMPLATE["Globals"]["Function"]["CodeUri"] == "functions/"
+    assert all("CodeUri" not in props for props in FUNCTIONS.values())
+    runtime = TEMPLATE["Globals"]["Function"]["Runtime"]
+    assert re.fullmatch(r"python3\.(1[2-9])", runtime)
+    assert TEMPLATE["Globals"]["Function"]["Architectures"] == ["arm64"]
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_every_handler_resolves_to_a_callable_in_functions(name: str) -> None:
+    module_name, _, attribute = FUNCTIONS[name]["Handler"].rpartition(".")
+    assert (ROOT / "functions" / (module_name.replace(".", "/") + ".py")).is_file()
+    assert callable(getattr(importlib.import_module(module_name), attribute))
+
+
+def test_no_iam_grant_uses_wildcard_actions_or_resources() -> None:
+    grants = [s for props in FUNCTIONS.values() for s in statements(props["Policies"])]
+    for resource in RESOURCES.values():
+        document = resource.get("Properties", {}).get("PolicyDocument")
+        if document:
+            grants += [s for s in document["Statement"] if "Fn::If" not in s]
+            grants += [
+                branch
+                for s in document["Statement"]
+                if "Fn::If" in s
+                for branch in s["Fn::If"][1:]
+                if branch != {"Ref": "AWS::NoValue"}
+            ]
+    allows = [s for s in grants if s["Effect"] == "Allow"]
+    assert len(allows) >= 6
+    for statement in allows:
+        for action in as_list(statement["Action"]):
+            assert "*" not in action, statement
+        for resource in as_list(statement["Resource"]):
+            assert resource != "*", statement
+
+
+def _grants(function: str, action: str) -> set[str]:
+    found = set()
+    for statement in statements(FUNCTIONS[function]["Policies"]):
+        if action in as_list(statement["Action"]):
+            found |= object_patterns(statement["Resource"])
+    return found
+
+
+def test_each_function_writes_only_the_keys_it_writes() -> None:
+    assert _grants("DigestFunction", "s3:PutObject") == {f"{DIGEST_PREFIX}*", f"{POST_PREFIX}*"}
+    state_prefix = FEED_INDEX_KEY.split("/")[0] + "/*"
+    assert _grants("FeedFunction", "s3:PutObject") == {
+        state_prefix, FEED_KEY, PAPERS_FEED_KEY, PAGE_KEY,
+    }  # fmt: skip
+    assert _grants("FeedFunction", "s3:GetObject") == {f"{DIGEST_PREFIX}*", state_prefix}
+
+
+def test_missing_keys_read_as_404_not_403() -> None:
+    """Without s3:ListBucket, S3 answers a GET of a missing key with 403 AccessDenied."""
+    for name in FUNCTIONS:
+        lists = [
+            s
+            for s in statements(FUNCTIONS[name]["Policies"])
+            if "s3:ListBucket" in as_list(s["Action"])
+        ]
+        assert lists == [lists[0]]
+        assert lists[0]["Resource"] == {"Fn::GetAtt": ["DigestBucket", "Arn"]}
+
+
+def test_the_token_parameter_read_is_scoped_to_that_parameter() -> None:
+    (ssm,) = [
+        s
+        for s in statements(FUNCTIONS["DigestFunction"]["Policies"])
+        if "ssm:GetParameter" in as_list(s["Action"])
+    ]
+    assert ssm["Resource"]["Fn::Sub"].endswith(":parameter${HfTokenParameterName}")
+    env = FUNCTIONS["DigestFunction"]["Environment"]["Variables"]
+    assert env["HF_TOKEN_PARAMETER"] == {"Ref": "HfTokenParameterName"}
+
+
+def test_bucket_is_private_versioned_encrypted_retained_and_notifies_eventbridge() -> None:
+    bucket = RESOURCES["DigestBucket"]
+    assert bucket["DeletionPolicy"] == "Retain"
+    props = bucket["Properties"]
+    assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert set(props["PublicAccessBlockConfiguration"].values()) == {True}
+    assert len(props["PublicAccessBlockConfiguration"]) == 4
+    assert props["NotificationConfiguration"]["EventBridgeConfiguration"] == {
+        "EventBridgeEnabled": True
+    }
+
+
+def test_bucket_policy_exposes_only_public_keys_to_cloudfront_and_denies_http() -> None:
+    statements_ = RESOURCES["DigestBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    deny = next(s for s in statements_ if s.get("Effect") == "Deny")
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert deny["Principal"] == "*"
+    assert len(deny["Resource"]) == 2  # the bucket and every object in it
+    (conditional,) = [s for s in statements_ if "Fn::If" in s]
+    condition, allow, otherwise = conditional["Fn::If"]
+    assert condition == "CdnEnabled"
+    assert otherwise == {"Ref": "AWS::NoValue"}
+    assert allow["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    assert allow["Action"] == "s3:GetObject"
+    assert object_patterns(allow["Resource"]) == {
+        FEED_KEY, PAPERS_FEED_KEY, PAGE_KEY, f"{POST_PREFIX}*",
+    }  # fmt: skip
+    assert "${Distribution}" in allow["Condition"]["StringEquals"]["AWS:SourceArn"]["Fn::Sub"]
+
+
+def test_cloudfront_uses_origin_access_control_and_https_and_can_be_turned_off() -> None:
+    distribution = RESOURCES["Distribution"]
+    assert distribution["Condition"] == "CdnEnabled"
+    config = distribution["Properties"]["DistributionConfig"]
+    (origin,) = config["Origins"]
+    assert origin["OriginAccessControlId"] == {"Fn::GetAtt": ["OriginAccessControl", "Id"]}
+    assert config["DefaultCacheBehavior"]["ViewerProtocolPolicy"] == "redirect-to-https"
+    assert TEMPLATE["Parameters"]["EnableCdn"]["AllowedValues"] == ["true", "false"]
+
+
+def test_schedule_expression_and_timezone_are_parameters() -> None:
+    schedule = FUNCTIONS["DigestFunction"]["Events"]["Daily"]
+    assert schedule["Type"] == "ScheduleV2"
+    props = schedule["Properties"]
+    assert props["ScheduleExpression"] == {"Ref": "ScheduleExpression"}
+    assert props["ScheduleExpressionTimezone"] == {"Ref": "ScheduleTimezone"}
+    assert TEMPLATE["Parameters"]["ScheduleExpression"]["Default"] == "cron(15 9 * * ? *)"
+    assert TEMPLATE["Parameters"]["ScheduleTimezone"]["Default"] == "Asia/Seoul"
+    assert "<aws.scheduler.scheduled-time>" in props["Input"]
+    assert props["RetryPolicy"]["MaximumRetryAttempts"] >= 1
+
+
+def test_feed_function_starts_on_digests_only() -> None:
+    rule = FUNCTIONS["FeedFunction"]["Events"]["DigestLanded"]
+    pattern = rule["Properties"]["Pattern"]
+    assert pattern["detail-type"] == ["Object Created"]
+    assert pattern["detail"]["object"]["key"] == [{"prefix": DIGEST_PREFIX}]
+    assert pattern["detail"]["bucket"]["name"] == [{"Ref": "DigestBucket"}]
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_each_function_has_a_failure_destination_an_error_alarm_and_log_retention(
+    name: str,
+) -> None:
+    on_failure = FUNCTIONS[name]["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]
+    assert on_failure["Destination"] == {"Fn::GetAtt": ["FailureQueue", "Arn"]}
+    alarms = [
+        r["Properties"]
+        for r in RESOURCES.values()
+        if r["Type"] == "AWS::CloudWatch::Alarm"
+        and r["Properties"]["MetricName"] == "Errors"
+        and {"Name": "FunctionName", "Value": {"Ref": name}} in r["Properties"]["Dimensions"]
+    ]
+    assert len(alarms) == 1
+    log_group = FUNCTIONS[name]["LoggingConfig"]["LogGroup"]["Ref"]
+    assert RESOURCES[log_group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+
+
+def test_a_day_without_a_successful_digest_alarms() -> None:
+    alarm = RESOURCES["NoDigestAlarm"]["Properties"]
+    env = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]
+    assert alarm["Namespace"] == env["POWERTOOLS_METRICS_NAMESPACE"]
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": env["POWERTOOLS_SERVICE_NAME"]}]
+    assert alarm["TreatMissingData"] == "breaching"
+    handler = (ROOT / "functions/papers_digest/digest_handler.py").read_text("utf-8")
+    assert f'"{alarm["MetricName"]}"' in handler
+
+
+def test_users_parameters_and_outputs() -> None:
+    assert {"ScheduleExpression", "ScheduleTimezone", "PostLanguage", "TopN", "SiteUrl",
+            "PostAuthor"} <= set(TEMPLATE["Parameters"])  # fmt: skip
+    assert {"BucketName", "FeedUrl", "PapersFeedUrl", "SiteUrl"} <= set(TEMPLATE["Outputs"])
