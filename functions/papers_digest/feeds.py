@@ -174,8 +174,9 @@ def index_bytes(index: Mapping[str, Any]) -> bytes:
 
 
 def xml_text(value: str) -> str:
-    """Text XML can carry: the characters XML 1.0 forbids are dropped."""
-    return _NOT_XML.sub("", value)
+    """Text XML can carry: the characters XML 1.0 forbids are dropped, and carriage
+    returns become line feeds, as every XML parser would read them."""
+    return _NOT_XML.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))
 
 
 def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:

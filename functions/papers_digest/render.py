@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Sequence
 from functools import cache
@@ -26,8 +27,15 @@ def yaml_scalar(value: str | Sequence[str]) -> str:
 
 
 def inert(text: str) -> str:
-    """Keep paper text from becoming live HTML in the post, and change nothing else."""
+    """Keep paper text in the post body from becoming live HTML, and change nothing else
+    (Markdown renders a bare `&` itself)."""
     return text.replace("<", "&lt;").replace(">", "&gt;")
+
+
+def escape_html(text: str) -> str:
+    """Full escaping for front matter values, which themes may print into HTML unfiltered;
+    `html.unescape` gives the text back exactly."""
+    return html.escape(text, quote=False)
 
 
 @cache
@@ -45,6 +53,7 @@ def _environment(template_dir: str | None) -> jinja2.Environment:
     )
     env.filters["yaml"] = yaml_scalar
     env.filters["inert"] = inert
+    env.filters["escape_html"] = escape_html
     return env
 
 

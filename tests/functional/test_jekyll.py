@@ -28,7 +28,8 @@ defaults:
 """
 LAYOUT = """\
 <!DOCTYPE html>
-<html><head><title>{{ page.title | escape }}</title></head>
+<html><head><title>{{ page.title | escape }}</title>
+<meta name="description" content="{{ page.description }}"></head>
 <body><h1 class="post-title">{{ page.title | escape }}</h1>
 <p class="meta">{{ page.date | date: "%Y-%m-%d %H:%M %z" }} {{ page.author }}
 {{ page.categories | join: "|" }}</p>
@@ -112,6 +113,8 @@ def test_real_and_hostile_posts_build_with_the_right_text(tmp_path: Path) -> Non
 
     hostile_page = pages["2026-07-30"]
     body = hostile_page.split("<article>", 1)[1]
+    head = hostile_page.split("<body>", 1)[0]  # the layout prints page.description raw
+    assert not re.search(r"<script|<img", head, re.IGNORECASE)
     assert "{{ site.title }}" in body  # not run as Liquid
     assert "{% raw %}" in body
     assert "Test blog" not in body

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import html
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 
@@ -44,6 +45,8 @@ def test_seed_day_reproduces_the_seed_body_byte_for_byte() -> None:
     front, _ = split_post(post)
     assert front == {
         "title": "Hugging Face Daily Papers - 2026-01-28",
+        "description": "AVMeme Exam: A Multimodal Multilingual Multicultural Benchmark for LLMs' "
+        "Contextual and Cultural Knowledge and Thinking",
         "date": "2026-01-28 09:15:00 +0900",
         "categories": ["Daily Papers", "일간"],
         "tags": ["huggingface", "papers", "daily", "ai"],
@@ -110,6 +113,8 @@ def test_front_matter_stays_yaml_and_paper_text_stays_inert(title: str) -> None:
     digest = Digest(SEED_DAY, (paper,), 1, settings.publish_datetime(SEED_DAY), GENERATED)
     post = render_post(digest, settings)
     front, body = split_post(post)
+    assert html.unescape(front["description"]) == title
+    assert "<" not in front["description"]
     assert front["author"] == title
     assert front["categories"] == [title]
     assert front["render_with_liquid"] is False
