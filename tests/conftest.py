@@ -66,6 +66,31 @@ def s3(aws_env: None) -> Iterator[Any]:
         yield client
 
 
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """A moto S3 server on 127.0.0.1: requests travel over real HTTP, so a botocore
+    `before-send` hook that answers a request really keeps it from reaching S3."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_server(aws_env: None, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """An empty moto server with the digest bucket; boto3 clients made now go there."""
+    import requests
+
+    requests.post(f"{moto_endpoint}/moto-api/reset", timeout=10).raise_for_status()
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", moto_endpoint)
+    client = boto3.client("s3", region_name="us-east-1")
+    client.create_bucket(Bucket=BUCKET)
+    return client
+
+
 @dataclass
 class FakeLambdaContext:
     function_name: str = "papers-digest-test"

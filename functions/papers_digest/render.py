@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from collections.abc import Sequence
 from functools import cache
 from typing import Any
@@ -13,17 +14,15 @@ import jinja2
 from .model import Digest
 from .settings import DEFAULT_CATEGORIES, PostSettings
 
-# Characters YAML (1.1, as Jekyll's Psych reads it) treats as line breaks or a BOM even
-# inside a double-quoted scalar; JSON leaves them raw, so escape them ourselves.
-_YAML_UNSAFE = {"\u0085": "\\x85", "\u2028": "\\u2028", "\u2029": "\\u2029", "\ufeff": "\\ufeff"}
+# Characters YAML (1.1, as Jekyll's Psych reads it) does not allow raw, or reads as line
+# breaks or a BOM, inside a double-quoted scalar. JSON leaves these raw: escape them too.
+_YAML_UNPRINTABLE = re.compile("[\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]")
 
 
 def yaml_scalar(value: str | Sequence[str]) -> str:
     """A YAML flow scalar or list that parses back to exactly `value`, whatever it holds."""
     text = json.dumps(value if isinstance(value, str) else list(value), ensure_ascii=False)
-    for char, escape in _YAML_UNSAFE.items():
-        text = text.replace(char, escape)
-    return text
+    return _YAML_UNPRINTABLE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
 def inert(text: str) -> str:

@@ -131,14 +131,17 @@ class S3Store:
         if not bucket:
             raise StoreError("no bucket named: set DIGEST_BUCKET or pass --bucket")
         self.bucket = bucket
-        if client is None:
-            import boto3
-            from botocore.config import Config
+        self._client = client if client is not None else self.default_client()
 
-            client = boto3.client(
-                "s3", config=Config(retries={"mode": "standard", "max_attempts": 5})
-            )
-        self._client = client
+    @staticmethod
+    def default_client() -> Any:
+        """An S3 client whose standard retry mode absorbs throttling and 5xx (5 attempts)."""
+        import boto3
+        from botocore.config import Config
+
+        return boto3.client(
+            "s3", config=Config(retries={"mode": "standard", "total_max_attempts": 5})
+        )
 
     def get(self, key: str) -> StoredObject | None:
         try:

@@ -6,10 +6,9 @@ import json
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-import boto3
 import feedparser
 import pytest
 
@@ -99,24 +98,9 @@ def test_a_malformed_response_exits_non_zero(replay: ReplayServer, tmp_path: Pat
     assert not (tmp_path / "site").exists()
 
 
-@pytest.fixture
-def moto_server(aws_env: None) -> Iterator[str]:
-    """A real HTTP S3 endpoint on 127.0.0.1 with the test bucket."""
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(Bucket=BUCKET)
-    yield endpoint
-    server.stop()
-
-
 def test_run_and_feed_against_an_s3_endpoint(
-    replay: ReplayServer, moto_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    replay: ReplayServer, s3_server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", moto_server)
     monkeypatch.setenv("SITE_URL", "https://papers.example.com")
     done = run_cli(
         "run", "--date", "2026-07-31", "--bucket", BUCKET, "--api-base", replay.url, cwd=tmp_path
@@ -126,7 +110,7 @@ def test_run_and_feed_against_an_s3_endpoint(
     assert feed.returncode == 0, feed.stderr
     assert feed.stdout.startswith("feeds published for 2026-07-31; wrote state/feed-index.json")
 
-    s3 = boto3.client("s3", endpoint_url=moto_server, region_name="us-east-1")
+    s3 = s3_server
     keys = {entry["Key"] for entry in s3.list_objects_v2(Bucket=BUCKET)["Contents"]}
     assert keys == {
         "_posts/2026-07-31-hf-daily-papers.md",

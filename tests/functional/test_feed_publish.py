@@ -20,6 +20,7 @@ from papers_digest.store import S3Store
 from tests.conftest import BUCKET, FakeLambdaContext
 from tests.digests import days_before, digest_for, store_digest
 from tests.replay_server import ReplayServer
+from tests.s3faults import AtomicRequestStore
 
 SETTINGS = FeedSettings(site_url="https://papers.example.com")
 NEW_DAY = date(2026, 7, 31)
@@ -87,26 +88,6 @@ def test_a_refreshed_day_updates_its_items_in_place(s3: Any) -> None:
     assert len(papers.entries) == 10
 
 
-class AtomicRequestStore(S3Store):
-    """S3 makes each request atomic; moto's in-process backend does not (two PUTs to one
-    key at once can close the buffer the other is hashing). One lock per request restores
-    S3's model while publishers still interleave freely between their requests."""
-
-    lock = threading.Lock()
-
-    def get(self, key: str) -> Any:
-        with self.lock:
-            return super().get(key)
-
-    def head_etag(self, key: str) -> str | None:
-        with self.lock:
-            return super().head_etag(key)
-
-    def put(self, key: str, body: bytes, content_type: str, **options: Any) -> str:
-        with self.lock:
-            return super().put(key, body, content_type, **options)
-
-
 def test_concurrent_publishers_each_land_exactly_once(s3: Any) -> None:
     days = days_before(NEW_DAY, 6)
     for day in days:
@@ -115,7 +96,7 @@ def test_concurrent_publishers_each_land_exactly_once(s3: Any) -> None:
     errors: list[BaseException] = []
 
     def publish(day: date) -> None:
-        store = AtomicRequestStore(BUCKET, boto3.client("s3", region_name="us-east-1"))
+        store = AtomicRequestStore()
         barrier.wait()
         try:
             publish_day(store, day, SETTINGS, sleep=lambda _: None)

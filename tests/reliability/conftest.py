@@ -1,0 +1,110 @@
+"""The fault-injection suite's bookkeeping.
+
+Each case is marked `@pytest.mark.fault(kind, outcome)`: the fault class and the outcome
+it must show, `recovered` (a complete, correct result), `refused` (a clear one-line error,
+nothing written) or `no-op` (nothing to do, nothing written). The `ledger` fixture
+snapshots storage and counts objects checked and objects lost or corrupted. With
+RELIABILITY_REPORT=path set, the results are written there as JSON for
+`python -m tests.reliability.report`, which puts the table in the README.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import defaultdict
+from typing import Any
+
+import pytest
+
+from papers_digest.store import Store
+
+KINDS = {
+    "source": "The source (HF API)",
+    "store": "The store (S3)",
+    "events": "Events",
+    "content": "Content",
+    "concurrency": "Concurrency",
+    "property": "Property tests (Hypothesis)",
+}
+OUTCOMES = ("recovered", "refused", "no-op", "holds")
+_results: dict[str, Any] = {"cases": [], "objects_checked": 0, "objects_lost_or_corrupted": 0}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "fault(kind, outcome): a fault-injection case")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "reliability" not in item.nodeid:
+            continue
+        marker = item.get_closest_marker("fault")
+        assert marker is not None, f"{item.nodeid} has no fault marker"
+        kind, outcome = marker.args
+        assert kind in KINDS, marker.args
+        assert outcome in OUTCOMES, marker.args
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    marker = item.get_closest_marker("fault")
+    setup_failed = report.when == "setup" and not report.passed
+    if marker is not None and (report.when == "call" or setup_failed):
+        kind, outcome = marker.args
+        _results["cases"].append(
+            {"id": item.nodeid, "kind": kind, "outcome": outcome, "passed": report.passed}
+        )
+    return report
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    path = os.environ.get("RELIABILITY_REPORT")
+    if path:
+        with open(path, "w", encoding="utf-8") as handle:
+            json.dump(_results, handle, indent=1)
+
+
+class Ledger:
+    """Snapshots of storage; `intact` checks that nothing was lost or corrupted."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def snapshot(self) -> dict[str, bytes]:
+        snapshot = {}
+        for key in self.store.list_keys(""):
+            found = self.store.get(key)
+            assert found is not None
+            snapshot[key] = found.body
+        return snapshot
+
+    def intact(self, before: dict[str, bytes], may_change: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+        """Every object in `before` is still there, byte-identical unless in `may_change`,
+        and no object outside `may_change` appeared."""
+        after = self.snapshot()
+        damaged = [
+            key
+            for key in before
+            if key not in after or (key not in may_change and after[key] != before[key])
+        ]
+        appeared = sorted(set(after) - set(before) - may_change)
+        _results["objects_checked"] += len(before)
+        _results["objects_lost_or_corrupted"] += len(damaged)
+        assert damaged == [], f"lost or corrupted: {damaged}"
+        assert appeared == [], f"written outside the allowed keys: {appeared}"
+
+
+@pytest.fixture
+def ledger_factory() -> Any:
+    return Ledger
+
+
+def results_by_kind(cases: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    table: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for case in cases:
+        row = table[case["kind"]]
+        row["cases"] += 1
+        row[case["outcome"] if case["passed"] else "failed"] += 1
+    return table

@@ -1,0 +1,152 @@
+"""S3 misbehaves: retries absorb throttling, lost races are retried, a run cut short is
+repaired by the next, and a broken feed index is rebuilt from the digests."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+import requests
+
+from papers_digest.errors import StoreError
+from papers_digest.feeds import FeedSettings, publish_day
+from papers_digest.keys import FEED_INDEX_KEY, FEED_KEY, digest_key, post_key
+from papers_digest.pipeline import run_day
+from papers_digest.settings import PostSettings
+from papers_digest.source import DailyPapersClient
+from papers_digest.store import S3Store
+from tests.conftest import BUCKET, REAL_DAY
+from tests.digests import days_before, digest_for, store_digest
+from tests.replay_server import ReplayServer
+from tests.s3faults import inject
+
+NOW = datetime(2026, 8, 2, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """botocore's retries are under test here, not its waiting between them."""
+    from botocore.retries import standard
+
+    monkeypatch.setattr(standard.ExponentialBackoff, "delay_amount", lambda self, context: 0)
+
+
+FEEDS = FeedSettings(site_url="https://papers.example.com")
+
+
+def faulty_store(operation: str, failures: list[tuple[int, str]], key_part: str = "") -> Any:
+    client = S3Store.default_client()
+    answered = inject(client, operation, failures, key_part)
+    return S3Store(BUCKET, client), answered
+
+
+def digest_run(replay: ReplayServer, store: S3Store) -> Any:
+    client = DailyPapersClient(requests.Session(), replay.url)
+    return run_day(REAL_DAY, source=client, store=store, settings=PostSettings(), now=NOW)
+
+
+def feed_days(store: S3Store) -> list[str]:
+    index = json.loads(store.get(FEED_INDEX_KEY).body)  # type: ignore[union-attr]
+    return sorted(index["days"])
+
+
+THROTTLING = [
+    ("PutObject", [(503, "SlowDown")] * 2),
+    ("PutObject", [(500, "InternalError")]),
+    ("PutObject", [(503, "ServiceUnavailable")]),
+    ("GetObject", [(503, "SlowDown")] * 3),
+    ("HeadObject", [(503, "SlowDown")]),
+]
+
+
+@pytest.mark.fault("store", "recovered")
+@pytest.mark.parametrize(("operation", "failures"), THROTTLING,
+                         ids=[f"{op} {f[0][1]} x{len(f)}" for op, f in THROTTLING])  # fmt: skip
+def test_botocore_retries_absorb_throttling(
+    s3_server: Any, replay: ReplayServer, ledger_factory: Any, operation: str, failures: Any
+) -> None:
+    store, answered = faulty_store(operation, list(failures))
+    before = ledger_factory(store).snapshot()
+    result = digest_run(replay, store)
+    publish = publish_day(store, REAL_DAY, FEEDS)
+    assert result.status == "created"
+    assert publish.status == "published"
+    assert len(answered) == len(failures)
+    ledger_factory(store).intact(before, set(result.keys_written) | set(publish.keys_written))
+
+
+@pytest.mark.fault("store", "refused")
+def test_throttling_beyond_the_retry_budget_is_a_clear_error(
+    s3_server: Any, replay: ReplayServer, ledger_factory: Any
+) -> None:
+    store, _ = faulty_store("PutObject", [(503, "SlowDown")] * 5)
+    before = ledger_factory(store).snapshot()
+    with pytest.raises(StoreError, match=r"cannot write s3://.*/_posts/2026-07-31.*: SlowDown"):
+        digest_run(replay, store)
+    ledger_factory(store).intact(before)
+
+
+@pytest.mark.fault("store", "recovered")
+@pytest.mark.parametrize("code", [(412, "PreconditionFailed"),
+                                  (409, "ConditionalRequestConflict")])  # fmt: skip
+def test_a_lost_race_on_the_feed_index_is_retried(
+    s3_server: Any, ledger_factory: Any, code: tuple[int, str]
+) -> None:
+    plain = S3Store(BUCKET)
+    for day in days_before(date(2026, 7, 30), 2):
+        store_digest(plain, digest_for(day))
+    publish_day(plain, date(2026, 7, 30), FEEDS)
+    store_digest(plain, digest_for(REAL_DAY))
+    store, answered = faulty_store("PutObject", [code], key_part=FEED_INDEX_KEY)
+    before = ledger_factory(store).snapshot()
+    result = publish_day(store, REAL_DAY, FEEDS, sleep=lambda _: None)
+    assert answered == [code[1]]
+    assert result.index_attempts == 2
+    assert feed_days(store) == ["2026-07-29", "2026-07-30", "2026-07-31"]
+    ledger_factory(store).intact(before, set(result.keys_written))
+
+
+@pytest.mark.fault("store", "recovered")
+@pytest.mark.parametrize("failing_key", [post_key(REAL_DAY), digest_key(REAL_DAY)])
+def test_a_run_cut_short_between_the_post_and_the_digest_is_repaired(
+    s3_server: Any, replay: ReplayServer, ledger_factory: Any, failing_key: str
+) -> None:
+    store, _ = faulty_store("PutObject", [(403, "AccessDenied")], key_part=failing_key)
+    with pytest.raises(StoreError, match=f"cannot write s3://{BUCKET}/{failing_key}"):
+        digest_run(replay, store)
+    before = ledger_factory(store).snapshot()
+
+    repaired = digest_run(replay, S3Store(BUCKET))
+
+    assert repaired.status == "created"
+    missing = {post_key(REAL_DAY), digest_key(REAL_DAY)} - set(before)
+    assert set(repaired.keys_written) == missing
+    plain = S3Store(BUCKET)
+    assert json.loads(plain.get(digest_key(REAL_DAY)).body)["day"] == "2026-07-31"  # type: ignore[union-attr]
+    assert plain.get(post_key(REAL_DAY)) is not None
+    ledger_factory(plain).intact(before, missing)
+
+
+@pytest.mark.fault("store", "recovered")
+@pytest.mark.parametrize(
+    "index",
+    [None, b"", b"{truncated", b'{"schema_version": 1}', b"[]"],
+    ids=["missing", "empty", "truncated", "wrong shape", "an array"],
+)
+def test_a_missing_or_corrupt_feed_index_is_rebuilt_not_trusted(
+    s3_server: Any, ledger_factory: Any, index: bytes | None
+) -> None:
+    store = S3Store(BUCKET)
+    days = days_before(REAL_DAY, 4)
+    for day in days:
+        store_digest(store, digest_for(day))
+    if index is not None:
+        s3_server.put_object(Bucket=BUCKET, Key=FEED_INDEX_KEY, Body=index)
+    before = ledger_factory(store).snapshot()
+    result = publish_day(store, REAL_DAY, FEEDS)
+    assert feed_days(store) == sorted(day.isoformat() for day in days)
+    assert result.notes[0] == "index missing or corrupt: rebuilt from the digests"
+    ledger_factory(store).intact(before, set(result.keys_written))
+    assert FEED_KEY in result.keys_written
