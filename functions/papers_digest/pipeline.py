@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal, Protocol
@@ -65,39 +66,44 @@ def run_day(
         published_at=settings.publish_datetime(day),
         generated_at=now,
     )
-    written: list[str] = []
     post = render_post(digest, settings).encode("utf-8")
-    stored_post = store.get(post_key(day))
-    if stored_post is None or stored_post.body != post:
-        store.put(post_key(day), post, MARKDOWN_TYPE)
-        written.append(post_key(day))
-
-    existed = _write_digest(store, digest, written)
+    fresh = digest.to_json()
+    post_written, _ = _write_if_changed(
+        store, post_key(day), post, MARKDOWN_TYPE, same=lambda stored: stored == post
+    )
+    digest_written, existed = _write_if_changed(
+        store,
+        digest_key(day),
+        digest_json(digest).encode("utf-8"),
+        JSON_TYPE,
+        same=lambda stored: same_digest(stored, fresh),
+    )
+    written = [post_key(day)] if post_written else []
+    if digest_written:
+        written.append(digest_key(day))
     status: Status = "unchanged" if not written else ("updated" if existed else "created")
     return RunResult(day, status, len(parsed.papers), len(ranked), tuple(written), parsed.skipped)
 
 
-def _write_digest(store: Store, digest: Digest, written: list[str]) -> bool:
-    """Write the digest unless the stored one says the same; return whether one existed.
+def _write_if_changed(
+    store: Store, key: str, body: bytes, content_type: str, same: Callable[[bytes], bool]
+) -> tuple[bool, bool]:
+    """Write `body` unless the stored object is the `same`; return (written, existed).
 
-    The write is conditional on what was read, so of two runs racing on one day
-    neither overwrites a digest it has not seen; the loser re-reads and compares."""
-    key = digest_key(digest.day)
-    fresh = digest.to_json()
-    body = digest_json(digest).encode("utf-8")
+    The write is conditional on what was read, so of two runs racing on one day neither
+    overwrites an object it has not seen; the loser re-reads and compares."""
     existed = False
     for _ in range(5):
         stored = store.get(key)
         existed = existed or stored is not None
-        if stored is not None and same_digest(stored.body, fresh):
-            return existed
+        if stored is not None and same(stored.body):
+            return False, existed
         try:
             if stored is None:
-                store.put(key, body, JSON_TYPE, if_none_match=True)
+                store.put(key, body, content_type, if_none_match=True)
             else:
-                store.put(key, body, JSON_TYPE, if_match=stored.etag)
+                store.put(key, body, content_type, if_match=stored.etag)
         except PreconditionFailed:
             continue
-        written.append(key)
-        return existed
+        return True, existed
     raise PreconditionFailed(f"{store.describe(key)} kept changing under five attempts to write it")

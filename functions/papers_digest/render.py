@@ -25,16 +25,25 @@ def yaml_scalar(value: str | Sequence[str]) -> str:
     return _YAML_UNPRINTABLE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
+_INERT = str.maketrans({"<": "&lt;", ">": "&gt;", "[": "\\[", "]": "\\]"})
+# A backslash before a character kramdown can escape would vanish from the page.
+_ESCAPING_BACKSLASH = re.compile(r"\\(?=[\\.*_+\-`()\[\]{}#!:|\"'$=<>])")
+
+
 def inert(text: str) -> str:
-    """Keep paper text in the post body from becoming live HTML, and change nothing else
-    (Markdown renders a bare `&` itself)."""
-    return text.replace("<", "&lt;").replace(">", "&gt;")
+    """Keep paper text in the post from becoming live content: no HTML (`<`, `>` become
+    entities), no links or images (`[`, `]` escaped) and no kramdown attribute lists
+    (`{:` escaped), which could add event handlers. All else goes in as it is, so
+    Markdown may still format it (emphasis); `&`, `{}` and backslashes show as written
+    (`\\textbf`, `36\\%` stay as the seed has them)."""
+    shown = _ESCAPING_BACKSLASH.sub(r"\\\\", text)
+    return shown.translate(_INERT).replace("{:", "\\{:")
 
 
 def escape_html(text: str) -> str:
-    """Full escaping for front matter values, which themes may print into HTML unfiltered;
-    `html.unescape` gives the text back exactly."""
-    return html.escape(text, quote=False)
+    """Full escaping, quotes included, for front matter values, which themes may print
+    unfiltered into HTML text or attributes; `html.unescape` gives the text back exactly."""
+    return html.escape(text, quote=True)
 
 
 @cache

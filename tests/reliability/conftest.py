@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections import defaultdict
 from typing import Any
 
 import pytest
@@ -99,12 +98,3 @@ class Ledger:
 @pytest.fixture
 def ledger_factory() -> Any:
     return Ledger
-
-
-def results_by_kind(cases: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
-    table: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for case in cases:
-        row = table[case["kind"]]
-        row["cases"] += 1
-        row[case["outcome"] if case["passed"] else "failed"] += 1
-    return table

@@ -89,8 +89,11 @@ def test_throttling_beyond_the_retry_budget_is_a_clear_error(
 
 
 @pytest.mark.fault("store", "recovered")
-@pytest.mark.parametrize("code", [(412, "PreconditionFailed"),
-                                  (409, "ConditionalRequestConflict")])  # fmt: skip
+@pytest.mark.parametrize(
+    "code",
+    [(412, "PreconditionFailed"), (409, "ConditionalRequestConflict")],
+    ids=["412 on the feed index", "409 on the feed index"],
+)
 def test_a_lost_race_on_the_feed_index_is_retried(
     s3_server: Any, ledger_factory: Any, code: tuple[int, str]
 ) -> None:
@@ -109,7 +112,14 @@ def test_a_lost_race_on_the_feed_index_is_retried(
 
 
 @pytest.mark.fault("store", "recovered")
-@pytest.mark.parametrize("failing_key", [post_key(REAL_DAY), digest_key(REAL_DAY)])
+@pytest.mark.parametrize(
+    "failing_key",
+    [post_key(REAL_DAY), digest_key(REAL_DAY)],
+    ids=[
+        "the post write fails, the next run repairs",
+        "the digest write fails, the next run repairs",
+    ],
+)
 def test_a_run_cut_short_between_the_post_and_the_digest_is_repaired(
     s3_server: Any, replay: ReplayServer, ledger_factory: Any, failing_key: str
 ) -> None:
@@ -133,7 +143,10 @@ def test_a_run_cut_short_between_the_post_and_the_digest_is_repaired(
 @pytest.mark.parametrize(
     "index",
     [None, b"", b"{truncated", b'{"schema_version": 1}', b"[]"],
-    ids=["missing", "empty", "truncated", "wrong shape", "an array"],
+    ids=[
+        f"feed index {what}, rebuilt"
+        for what in ("missing", "empty", "truncated", "of the wrong shape", "an array")
+    ],
 )
 def test_a_missing_or_corrupt_feed_index_is_rebuilt_not_trusted(
     s3_server: Any, ledger_factory: Any, index: bytes | None

@@ -45,8 +45,8 @@ def test_seed_day_reproduces_the_seed_body_byte_for_byte() -> None:
     front, _ = split_post(post)
     assert front == {
         "title": "Hugging Face Daily Papers - 2026-01-28",
-        "description": "AVMeme Exam: A Multimodal Multilingual Multicultural Benchmark for LLMs' "
-        "Contextual and Cultural Knowledge and Thinking",
+        "description": "AVMeme Exam: A Multimodal Multilingual Multicultural Benchmark for "
+        "LLMs&#x27; Contextual and Cultural Knowledge and Thinking",
         "date": "2026-01-28 09:15:00 +0900",
         "categories": ["Daily Papers", "일간"],
         "tags": ["huggingface", "papers", "daily", "ai"],

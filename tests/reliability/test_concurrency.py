@@ -1,0 +1,84 @@
+"""Runs racing each other: one correct digest, and a feed holding each day once."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+import requests
+
+from papers_digest.feeds import FeedSettings, publish_day
+from papers_digest.keys import FEED_INDEX_KEY, digest_key, post_key
+from papers_digest.model import parse_day_response, rank
+from papers_digest.pipeline import run_day
+from papers_digest.settings import PostSettings
+from papers_digest.source import DailyPapersClient
+from tests.conftest import REAL_DAY, api_items
+from tests.digests import digest_for, store_digest
+from tests.replay_server import ReplayServer
+from tests.s3faults import AtomicRequestStore
+
+NOW = datetime(2026, 8, 2, tzinfo=UTC)
+FEEDS = FeedSettings(site_url="https://papers.example.com")
+
+
+def together(*jobs: Callable[[], Any]) -> list[Any]:
+    """Run the jobs in threads released at once; re-raise the first failure."""
+    barrier = threading.Barrier(len(jobs))
+    results: list[Any] = [None] * len(jobs)
+
+    def run(position: int, job: Callable[[], Any]) -> None:
+        barrier.wait()
+        try:
+            results[position] = job()
+        except BaseException as exc:  # handed to the test below
+            results[position] = exc
+
+    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results
+
+
+def digest_run(url: str) -> Any:
+    client = DailyPapersClient(requests.Session(), url)
+    return run_day(REAL_DAY, source=client, store=AtomicRequestStore(), settings=PostSettings(),
+                   now=NOW)  # fmt: skip
+
+
+@pytest.mark.fault("concurrency", "holds")
+@pytest.mark.parametrize("runs", [2, 4], ids=["2 digest runs at once", "4 digest runs at once"])
+def test_digest_runs_for_the_same_day_at_once(s3: Any, replay: ReplayServer, runs: int) -> None:
+    results = together(*[lambda: digest_run(replay.url)] * runs)
+    # Whichever run wins each key, each is written exactly once and the rest see it done.
+    written = sorted(key for result in results for key in result.keys_written)
+    assert written == sorted([digest_key(REAL_DAY), post_key(REAL_DAY)])
+    assert [r.status for r in results].count("unchanged") >= runs - 2
+    stored = json.loads(AtomicRequestStore().get(digest_key(REAL_DAY)).body)  # type: ignore[union-attr]
+    expected = rank(parse_day_response(api_items(REAL_DAY), REAL_DAY).papers, 10)
+    assert [p["arxiv_id"] for p in stored["papers"]] == [p.arxiv_id for p in expected]
+
+
+@pytest.mark.fault("concurrency", "holds")
+def test_a_digest_run_racing_a_feed_publish(s3: Any, replay: ReplayServer) -> None:
+    earlier = date(2026, 7, 30)
+    store = AtomicRequestStore()
+    store_digest(store, digest_for(earlier))
+    together(lambda: digest_run(replay.url), lambda: publish_day(store, earlier, FEEDS))
+    publish_day(store, REAL_DAY, FEEDS)  # the Object Created event of the new digest
+    together(lambda: publish_day(store, REAL_DAY, FEEDS),  # and a duplicate delivery
+             lambda: publish_day(store, earlier, FEEDS))  # fmt: skip
+    index = json.loads(store.get(FEED_INDEX_KEY).body)  # type: ignore[union-attr]
+    assert sorted(index["days"]) == ["2026-07-30", "2026-07-31"]
+    feed = store.get("feed.xml").body  # type: ignore[union-attr]
+    assert feed.count(b"hf-papers-digest:day:2026-07-31<") == 1
+    assert feed.count(b"hf-papers-digest:day:2026-07-30<") == 1
