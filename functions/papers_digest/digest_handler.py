@@ -13,6 +13,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .events import day_from_schedule_event
+from .keys import digest_key
 from .pipeline import run_day
 from .settings import post_settings
 from .source import DEFAULT_API_BASE, DailyPapersClient
@@ -54,7 +55,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         now=now,
     )
     metrics.add_metric("PapersFetched", MetricUnit.Count, result.papers_that_day)
-    metrics.add_metric("DigestsWritten", MetricUnit.Count, len(result.keys_written) and 1)
+    digest_written = digest_key(result.day) in result.keys_written
+    metrics.add_metric("DigestsWritten", MetricUnit.Count, int(digest_written))
     metrics.add_metric("DigestRunSucceeded", MetricUnit.Count, 1)
     logger.info("digest run finished", extra=result.summary())
     return result.summary()

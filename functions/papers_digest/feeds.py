@@ -14,7 +14,7 @@ import random
 import re
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from email.utils import format_datetime
@@ -30,7 +30,7 @@ from .keys import (
     day_of_digest_key,
     digest_key,
 )
-from .model import Digest, Paper
+from .model import Digest, Paper, hf_paper_url
 from .settings import int_setting
 from .store import HTML_TYPE, JSON_TYPE, RSS_TYPE, Store
 
@@ -245,7 +245,7 @@ def render_day_feed(index: Mapping[str, Any], settings: FeedSettings) -> bytes:
         listing = ET.Element("ol")
         for paper in entry["papers"]:
             line = ET.SubElement(listing, "li")
-            link = ET.SubElement(line, "a", {"href": Paper(paper["arxiv_id"], "", "", 0).hf_url})
+            link = ET.SubElement(line, "a", {"href": hf_paper_url(paper["arxiv_id"])})
             link.text = xml_text(paper["title"])
             link.tail = f" - 👍 {paper['upvotes']}"
         _sub(item, "description", _html(listing))
@@ -276,7 +276,7 @@ def render_papers_feed(index: Mapping[str, Any], settings: FeedSettings) -> byte
     return _document(rss)
 
 
-def _paper_html(paper: Paper, days: Iterable[str], settings: FeedSettings) -> ET.Element:
+def _paper_html(paper: Paper, days: list[str], settings: FeedSettings) -> ET.Element:
     body = ET.Element("div")
 
     def para(label: str, text: str | None = None) -> ET.Element:
@@ -295,7 +295,7 @@ def _paper_html(paper: Paper, days: Iterable[str], settings: FeedSettings) -> ET
     for position, day in enumerate(days):
         link = ET.SubElement(featured, "a", {"href": settings.day_url(day)})
         link.text = day
-        link.tail = ", " if position < len(list(days)) - 1 else None
+        link.tail = ", " if position < len(days) - 1 else None
     links = para("Links: ")
     targets = [("arXiv", paper.arxiv_url)]
     if paper.github_repo and paper.github_repo.startswith(("https://", "http://")):
@@ -333,7 +333,7 @@ def render_page(index: Mapping[str, Any], settings: FeedSettings) -> bytes:
         listing = _sub(body, "ol")
         for paper in entry["papers"]:
             line = _sub(listing, "li")
-            link = _sub(line, "a", paper["title"], href=Paper(paper["arxiv_id"], "", "", 0).hf_url)
+            link = _sub(line, "a", paper["title"], href=hf_paper_url(paper["arxiv_id"]))
             link.tail = f" - 👍 {paper['upvotes']}"
     return ("<!DOCTYPE html>\n" + _html(page) + "\n").encode("utf-8")
 
@@ -382,18 +382,24 @@ def load_digest(store: Store, day: date) -> Digest:
 
 
 def index_from_digests(store: Store, settings: FeedSettings) -> tuple[dict[str, Any], list[str]]:
-    """Build the index from every stored digest: the slow path, linear in the archive."""
+    """Build the index from the stored digests, newest first, stopping once the feeds are
+    full: an older digest could only add days and papers that trimming drops again. So a
+    rebuild lists the archive (one request per 1,000 keys) but reads about `max_days`
+    digests, however many are stored."""
     index = empty_index()
     notes = []
-    for key in store.list_keys(DIGEST_PREFIX):
-        day = day_of_digest_key(key)
-        if day is None:
-            continue
+    days = sorted(
+        (day for key in store.list_keys(DIGEST_PREFIX) if (day := day_of_digest_key(key))),
+        reverse=True,
+    )
+    for day in days:
+        if len(index["days"]) >= settings.max_days and len(index["papers"]) >= settings.max_papers:
+            break
         try:
             index = merge_digest(index, load_digest(store, day), settings)
         except StoreError as exc:
             log.warning("rebuild skips a digest: %s", exc)
-            notes.append(f"skipped {key}: {exc}")
+            notes.append(f"skipped {digest_key(day)}: {exc}")
     return index, notes
 
 
@@ -464,7 +470,7 @@ def publish_day(
     def change(current: dict[str, Any] | None) -> dict[str, Any]:
         if current is None:
             rebuilt, skipped = index_from_digests(store, settings)
-            notes.extend(["index missing or corrupt: rebuilt from the digests", *skipped])
+            notes[:] = ["index missing or corrupt: rebuilt from the digests", *skipped]
             current = rebuilt
         return merge_digest(current, digest, settings)
 
@@ -478,7 +484,7 @@ def publish_day(
 def rebuild(
     store: Store, settings: FeedSettings, sleep: Callable[[float], None] = time.sleep
 ) -> PublishResult:
-    """Rebuild the index and both feeds from every stored digest."""
+    """Rebuild the index, both feeds and the page from the stored digests."""
     notes: list[str] = []
 
     def change(_: dict[str, Any] | None) -> dict[str, Any]:

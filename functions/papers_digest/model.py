@@ -23,6 +23,10 @@ def clean_text(value: str) -> str:
     return " ".join(_CONTROL_CHARS.sub(" ", repaired).split())
 
 
+def hf_paper_url(arxiv_id: str) -> str:
+    return f"https://huggingface.co/papers/{arxiv_id}"
+
+
 @dataclass(frozen=True)
 class Paper:
     arxiv_id: str
@@ -43,7 +47,7 @@ class Paper:
 
     @property
     def hf_url(self) -> str:
-        return f"https://huggingface.co/papers/{self.arxiv_id}"
+        return hf_paper_url(self.arxiv_id)
 
     @property
     def arxiv_url(self) -> str:

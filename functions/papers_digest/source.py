@@ -15,7 +15,7 @@ from .errors import MalformedResponseError, SourceError
 
 DEFAULT_API_BASE = "https://huggingface.co"
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
-USER_AGENT = "hf-papers-digest/0.1 (+https://github.com/)"
+USER_AGENT = "hf-papers-digest/0.1 (python-requests)"
 
 
 class DailyPapersClient:

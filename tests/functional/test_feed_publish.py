@@ -261,3 +261,26 @@ def test_rebuild_event_publishes_every_stored_day(feed_env: Any) -> None:
     result = invoke_feed(event("feed-rebuild.json"))
     assert result["results"][0]["status"] == "rebuilt"
     assert feed_days(feed_env) == [day.isoformat() for day in days_before(NEW_DAY, 4)]
+
+
+def test_a_rebuild_reads_only_the_digests_the_feeds_can_hold(s3: Any) -> None:
+    """Newest first, stopping once both feeds are full, gives the index an oldest-first
+    merge of everything gives, for a bounded number of reads."""
+    from papers_digest.feeds import empty_index, index_from_digests, merge_digest
+
+    days = list(reversed(days_before(NEW_DAY, 120)))
+    store = CountingStore()
+    for day in days:
+        store_digest(store, digest_for(day, top_n=3))
+    settings = FeedSettings(site_url="https://papers.example.com", max_days=30, max_papers=150)
+    complete = empty_index()
+    for day in days:
+        complete = merge_digest(complete, digest_for(day, top_n=3), settings)
+    store.calls.clear()
+
+    index, notes = index_from_digests(store, settings)
+
+    assert notes == []
+    assert index["days"] == complete["days"]
+    assert index["papers"].keys() == complete["papers"].keys()
+    assert dict(store.calls) == {"GET": 1 + 50}  # one LIST page, then 150 papers / 3 a day

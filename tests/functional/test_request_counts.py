@@ -1,0 +1,64 @@
+"""What a run costs, counted (never timed): source requests, S3 requests, imports."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import pytest
+import requests
+
+from papers_digest.pipeline import run_day
+from papers_digest.settings import PostSettings
+from papers_digest.source import DailyPapersClient
+from papers_digest.store import S3Store
+from tests.conftest import BUCKET, REAL_DAY
+from tests.replay_server import ReplayServer
+
+NOW = datetime(2026, 8, 1, 0, 15, tzinfo=UTC)
+
+
+def counted_store() -> tuple[S3Store, Counter[str]]:
+    calls: Counter[str] = Counter()
+    client = boto3.client("s3", region_name="us-east-1")
+    client.meta.events.register(
+        "before-send.s3", lambda request, **_: calls.update([request.method])
+    )
+    return S3Store(BUCKET, client), calls
+
+
+def test_a_day_costs_one_source_request_and_four_s3_requests(s3: Any, replay: ReplayServer) -> None:
+    store, calls = counted_store()
+    client = DailyPapersClient(requests.Session(), replay.url)
+    run_day(REAL_DAY, source=client, store=store, settings=PostSettings(), now=NOW)
+    assert len(replay.requests) == 1
+    assert dict(calls) == {"GET": 2, "PUT": 2}
+
+    calls.clear()
+    run_day(REAL_DAY, source=client, store=store, settings=PostSettings(), now=NOW)
+    assert len(replay.requests) == 2
+    assert dict(calls) == {"GET": 2}  # an unchanged day writes nothing
+
+
+@pytest.mark.parametrize(
+    ("module", "absent"),
+    [
+        ("papers_digest.feed_handler", {"requests", "jinja2"}),
+        ("papers_digest.digest_handler", set()),
+    ],
+)
+def test_handlers_import_only_what_their_path_needs(module: str, absent: set[str]) -> None:
+    code = (
+        f"import sys, {module}; print(' '.join(sorted({{m.split('.')[0] for m in sys.modules}})))"
+    )
+    env = {"POWERTOOLS_SERVICE_NAME": "t", "POWERTOOLS_METRICS_NAMESPACE": "t", "PATH": ""}
+    loaded = set(
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                       env=env).stdout.split()
+    )  # fmt: skip
+    assert not absent & loaded
+    assert "papers_digest" in loaded
