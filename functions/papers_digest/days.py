@@ -49,6 +49,6 @@ def check_publishable(day: date, now: datetime) -> date:
     if day < FIRST_DAILY_PAPERS_DAY:
         raise InvalidDayError(
             f"day {day.isoformat()} is before Hugging Face Daily Papers began "
-            f"({FIRST_DAILY_PAPERS_DAY.isoformat()})"
+            f"({FIRST_DAILY_PAPERS_DAY.isoformat()}); choose a day from then on"
         )
     return day

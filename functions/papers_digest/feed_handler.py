@@ -30,7 +30,8 @@ def objects_in_event(event: Any) -> list[tuple[str, str]]:
             return [(detail["bucket"]["name"], detail["object"]["key"])]
         except (KeyError, TypeError):
             raise InvalidEventError(
-                "Object Created event lacks detail.bucket.name or detail.object.key"
+                "Object Created event lacks detail.bucket.name or detail.object.key; "
+                "send S3 events through an EventBridge rule as template.yaml does"
             ) from None
     if isinstance(event.get("Records"), list):
         try:
@@ -40,11 +41,13 @@ def objects_in_event(event: Any) -> list[tuple[str, str]]:
             ]
         except (KeyError, TypeError):
             raise InvalidEventError(
-                "S3 notification record lacks s3.bucket.name or s3.object.key"
+                "S3 notification record lacks s3.bucket.name or s3.object.key; "
+                "check the bucket's notification configuration"
             ) from None
     raise InvalidEventError(
         f"event is neither an S3 Object Created event, S3 notification Records, nor "
-        f'{{"rebuild": true}} (keys: {sorted(event)[:8]})'
+        f'{{"rebuild": true}} (keys: {sorted(event)[:8]}); send {{"rebuild": true}} to '
+        "rebuild the feeds"
     )
 
 

@@ -376,7 +376,10 @@ def load_digest(store: Store, day: date) -> Digest:
     try:
         return Digest.from_json(json.loads(found.body))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise StoreError(f"{store.describe(digest_key(day))} is not JSON ({exc})") from None
+        raise StoreError(
+            f"{store.describe(digest_key(day))} is not JSON ({exc}); rewrite it with "
+            f"`papers-digest run --date {day}`"
+        ) from None
     except MalformedResponseError as exc:
         raise StoreError(f"{store.describe(digest_key(day))}: {exc}") from None
 
@@ -455,9 +458,15 @@ def _write_feeds(
             return tuple(key for key, _, _ in PUBLISHED)
         stored = store.get(FEED_INDEX_KEY)
         if stored is None:
-            raise StoreError(f"{store.describe(FEED_INDEX_KEY)} vanished while publishing")
+            raise StoreError(
+                f"{store.describe(FEED_INDEX_KEY)} vanished while publishing; publish again "
+                'or send {"rebuild": true}'
+            )
         index, etag = parse_index(stored.body), stored.etag
-    raise PreconditionFailed(f"{store.describe(FEED_INDEX_KEY)} kept changing while publishing")
+    raise PreconditionFailed(
+        f"{store.describe(FEED_INDEX_KEY)} kept changing while publishing; another publisher "
+        "is busy, the event will be retried"
+    )
 
 
 def publish_day(

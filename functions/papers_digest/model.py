@@ -132,7 +132,9 @@ class Digest:
                 generated_at=datetime.fromisoformat(data["generated_at"]),
             )
         except (KeyError, TypeError, ValueError) as exc:
-            raise MalformedResponseError(f"digest is missing or mangles {exc}") from None
+            raise MalformedResponseError(
+                f"digest is missing or mangles {exc}; rewrite it with `papers-digest run --date`"
+            ) from None
 
 
 @dataclass(frozen=True)
@@ -248,7 +250,8 @@ def parse_day_response(items: Iterable[Any], day: date) -> ParsedDay:
     if skipped and len(skipped) * 2 >= total:
         raise MalformedResponseError(
             f"{len(skipped)} of {total} items for {day} are unusable "
-            f"(first: {skipped[0]}); the API response is not trusted, nothing was written"
+            f"(first: {skipped[0]}); the response is not trusted and nothing was written: "
+            "try again later, and if it persists the API has changed"
         )
     return ParsedDay(papers=tuple(papers.values()), skipped=tuple(skipped))
 

@@ -106,4 +106,7 @@ def _write_if_changed(
         except PreconditionFailed:
             continue
         return True, existed
-    raise PreconditionFailed(f"{store.describe(key)} kept changing under five attempts to write it")
+    raise PreconditionFailed(
+        f"{store.describe(key)} kept changing under five attempts to write it; another run "
+        "of the same day is busy, try again"
+    )

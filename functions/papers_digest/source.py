@@ -104,7 +104,7 @@ class DailyPapersClient:
         if response.status_code != 200:
             raise SourceError(
                 f"{where}: HTTP {response.status_code} {response.reason}: "
-                f"{response.text[:200].strip()!r}"
+                f"{response.text[:200].strip()!r}; check the API base URL, the date and the token"
             )
         return _json_array(response.content, where)
 

@@ -216,9 +216,10 @@ def _error_code(exc: Exception) -> str:
 
 def _store_error(exc: Exception, action: str, where: str) -> StoreError:
     code = _error_code(exc) or type(exc).__name__
-    hint = (
-        " (check the bucket name and the function's S3 permissions)"
-        if code in {"AccessDenied", "403", "NoSuchBucket"}
-        else ""
-    )
+    if code in {"AccessDenied", "403", "NoSuchBucket", "AllAccessDisabled"}:
+        hint = "; check the bucket name, your credentials and the S3 permissions"
+    elif code in {"SlowDown", "Throttling", "ServiceUnavailable", "InternalError", "503", "500"}:
+        hint = "; S3 kept failing through 5 attempts, try again later (Lambda retries by itself)"
+    else:
+        hint = "; try again, and check the bucket if it persists"
     return StoreError(f"cannot {action} {where}: {code}{hint}")

@@ -161,3 +161,17 @@ def test_bad_events_raise_with_a_clear_message(
         invoke(payload)
     assert isinstance(raised.value, InvalidEventError | ValueError)
     assert objects(env) == {}
+
+
+def test_the_token_comes_from_the_ssm_parameter(
+    env: Any, replay: ReplayServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import boto3
+
+    boto3.client("ssm", region_name="us-east-1").put_parameter(
+        Name="/papers-digest/hf-token", Value="hf_from_ssm", Type="SecureString"
+    )
+    monkeypatch.setenv("HF_TOKEN_PARAMETER", "/papers-digest/hf-token")
+    monkeypatch.setenv("HF_TOKEN", "hf_ignored_when_a_parameter_is_named")
+    invoke(event("digest-scheduled.json"))
+    assert [r["authorization"] for r in replay.requests] == ["Bearer hf_from_ssm"]

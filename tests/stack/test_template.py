@@ -246,3 +246,14 @@ def test_users_parameters_and_outputs() -> None:
     assert {"ScheduleExpression", "ScheduleTimezone", "PostLanguage", "TopN", "SiteUrl",
             "PostAuthor"} <= set(TEMPLATE["Parameters"])  # fmt: skip
     assert {"BucketName", "FeedUrl", "PapersFeedUrl", "SiteUrl"} <= set(TEMPLATE["Outputs"])
+
+
+def test_local_env_names_only_variables_the_template_declares() -> None:
+    """`sam local invoke --env-vars` silently ignores variables the template lacks."""
+    import json
+
+    local = json.loads((ROOT / "infra" / "local-env.json").read_text("utf-8"))
+    shared = set(TEMPLATE["Globals"]["Function"]["Environment"]["Variables"])
+    for function, variables in local.items():
+        declared = shared | set(FUNCTIONS[function]["Environment"]["Variables"])
+        assert set(variables) <= declared, function
