@@ -49,8 +49,9 @@ class _QuietServer(ThreadingHTTPServer):
 
 
 class ReplayServer:
-    def __init__(self, days: dict[str, list[Any]], port: int = 0) -> None:
+    def __init__(self, days: dict[str, list[Any]], port: int = 0, max_limit: int = 1000) -> None:
         self.days = days
+        self.max_limit = max_limit  # an API that caps `limit` silently
         self.faults: list[Canned | Callable[[dict[str, str]], Canned | None]] = []
         self.requests: list[dict[str, str]] = []
         self._lock = threading.Lock()
@@ -90,7 +91,7 @@ class ReplayServer:
             return Canned(404, b'{"error":"Not Found"}')
         day = query.get("date") or (max(self.days) if self.days else "")
         items = self.days.get(day, [])
-        limit = int(query.get("limit", "50"))
+        limit = min(int(query.get("limit", "50")), self.max_limit)
         page = int(query.get("p", "0"))
         return Canned(200, json.dumps(items[page * limit : (page + 1) * limit]).encode())
 

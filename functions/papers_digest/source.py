@@ -15,6 +15,7 @@ from .errors import MalformedResponseError, SourceError
 
 DEFAULT_API_BASE = "https://huggingface.co"
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+API_DEFAULT_LIMIT = 50  # what the API returns without `limit`
 USER_AGENT = "hf-papers-digest/0.1 (python-requests)"
 
 
@@ -56,15 +57,21 @@ class DailyPapersClient:
         self.requests_made = 0
 
     def fetch_day(self, day: date) -> list[Any]:
-        """All items the API lists for `day`, across pages."""
+        """All items the API lists for `day`, across pages.
+
+        A first page of exactly the API's default size, short of the `limit` asked for,
+        may mean the API caps `limit`: paging then goes on with the default size, which
+        lines pages up however the server counts its offset."""
         deadline = self._clock() + self._budget
         items: list[Any] = []
-        page = 0
+        size, page = self._page_size, 0
         while True:
-            params = {"date": day.isoformat(), "p": str(page), "limit": str(self._page_size)}
+            params = {"date": day.isoformat(), "p": str(page), "limit": str(size)}
             batch = self._get_page(params, deadline)
             items.extend(batch)
-            if len(batch) < self._page_size:
+            if page == 0 and len(batch) == API_DEFAULT_LIMIT < size:
+                size = API_DEFAULT_LIMIT
+            elif len(batch) < size:
                 return items
             page += 1
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 from datetime import date
 
@@ -145,3 +146,28 @@ def test_a_malformed_body_is_refused(replay: ReplayServer, body: bytes, message:
     replay.faults.append(Canned(200, body))
     with pytest.raises(MalformedResponseError, match=message):
         client_for(replay.url).fetch_day(REAL_DAY)
+
+
+@pytest.mark.parametrize(
+    ("papers", "cap", "expected_pages"),
+    [
+        (73, 50, ["0:100", "1:50"]),  # a capped first page of 50: go on in pages of 50
+        (120, 50, ["0:100", "1:50", "2:50"]),
+        (50, 1000, ["0:100", "1:50"]),  # exactly 50 papers: one extra, empty page
+        (73, 1000, ["0:100"]),  # no cap: one request
+    ],
+)
+def test_a_silently_capped_limit_still_gets_the_whole_day(
+    papers: int, cap: int, expected_pages: list[str]
+) -> None:
+    template = api_items(REAL_DAY)
+    day_items = []
+    for number in range(papers):
+        item = json.loads(json.dumps(template[number % len(template)]))
+        item["paper"]["id"] = f"2607.{number:05d}"
+        day_items.append(item)
+    with ReplayServer({REAL_DAY.isoformat(): day_items}, max_limit=cap) as server:
+        items = client_for(server.url).fetch_day(REAL_DAY)
+        pages = [f"{r['p']}:{r['limit']}" for r in server.requests]
+    assert [item["paper"]["id"] for item in items] == [item["paper"]["id"] for item in day_items]
+    assert pages == expected_pages
