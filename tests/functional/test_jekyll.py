@@ -6,7 +6,7 @@ import html
 import re
 import shutil
 import subprocess
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -74,7 +74,9 @@ def write_post(source: Path, digest: Digest, settings: PostSettings) -> None:
     path.write_text(render_post(digest, settings), encoding="utf-8")
 
 
-def digest_of(day_papers: tuple[Paper, ...], settings: PostSettings, day=REAL_DAY) -> Digest:  # type: ignore[no-untyped-def]
+def digest_of(
+    day_papers: tuple[Paper, ...], settings: PostSettings, day: date = REAL_DAY
+) -> Digest:
     generated = datetime(2026, 8, 1, tzinfo=UTC)
     return Digest(day, day_papers, len(day_papers), settings.publish_datetime(day), generated)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 import pytest
@@ -79,7 +80,7 @@ class Ledger:
             snapshot[key] = found.body
         return snapshot
 
-    def intact(self, before: dict[str, bytes], may_change: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+    def intact(self, before: dict[str, bytes], may_change: AbstractSet[str] = frozenset()) -> None:
         """Every object in `before` is still there, byte-identical unless in `may_change`,
         and no object outside `may_change` appeared."""
         after = self.snapshot()
