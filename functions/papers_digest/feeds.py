@@ -227,6 +227,17 @@ def _last_build(index: Mapping[str, Any]) -> str | None:
     return max(stamps, key=lambda s: datetime.fromisoformat(s)) if stamps else None
 
 
+def _ranked_list(papers: list[dict[str, Any]]) -> ET.Element:
+    """A day's papers as an ordered list of links with their upvotes."""
+    listing = ET.Element("ol")
+    for paper in papers:
+        line = ET.SubElement(listing, "li")
+        _sub(
+            line, "a", paper["title"], href=hf_paper_url(paper["arxiv_id"])
+        ).tail = f" - 👍 {paper['upvotes']}"
+    return listing
+
+
 def render_day_feed(index: Mapping[str, Any], settings: FeedSettings) -> bytes:
     """`feed.xml`: one item per daily digest, newest first."""
     rss, channel = _channel(
@@ -242,13 +253,7 @@ def render_day_feed(index: Mapping[str, Any], settings: FeedSettings) -> bytes:
         _sub(item, "link", settings.day_url(day))
         _sub(item, "guid", f"hf-papers-digest:day:{day}", isPermaLink="false")
         _sub(item, "pubDate", _rfc822(entry["published_at"]))
-        listing = ET.Element("ol")
-        for paper in entry["papers"]:
-            line = ET.SubElement(listing, "li")
-            link = ET.SubElement(line, "a", {"href": hf_paper_url(paper["arxiv_id"])})
-            link.text = xml_text(paper["title"])
-            link.tail = f" - 👍 {paper['upvotes']}"
-        _sub(item, "description", _html(listing))
+        _sub(item, "description", _html(_ranked_list(entry["papers"])))
     return _document(rss)
 
 
@@ -330,11 +335,7 @@ def render_page(index: Mapping[str, Any], settings: FeedSettings) -> bytes:
     for day, entry in sorted(index["days"].items(), reverse=True):
         heading = _sub(body, "h2")
         _sub(heading, "a", day, href=settings.day_url(day))
-        listing = _sub(body, "ol")
-        for paper in entry["papers"]:
-            line = _sub(listing, "li")
-            link = _sub(line, "a", paper["title"], href=hf_paper_url(paper["arxiv_id"]))
-            link.tail = f" - 👍 {paper['upvotes']}"
+        body.append(_ranked_list(entry["papers"]))
     return ("<!DOCTYPE html>\n" + _html(page) + "\n").encode("utf-8")
 
 
@@ -469,6 +470,19 @@ def _write_feeds(
     )
 
 
+def _publish(
+    store: Store,
+    settings: FeedSettings,
+    change: Callable[[dict[str, Any] | None], dict[str, Any]],
+    sleep: Callable[[float], None],
+) -> tuple[tuple[str, ...], bool, int]:
+    """Update the index with `change`, then write what is rendered from it.
+    Returns (keys written, whether the index changed, index attempts)."""
+    index, etag, changed, attempts = _update_index(store, settings, change, sleep)
+    keys = _write_feeds(store, settings, index, etag)
+    return ((FEED_INDEX_KEY,) if changed else ()) + keys, changed, attempts
+
+
 def publish_day(
     store: Store, day: date, settings: FeedSettings, sleep: Callable[[float], None] = time.sleep
 ) -> PublishResult:
@@ -483,9 +497,7 @@ def publish_day(
             current = rebuilt
         return merge_digest(current, digest, settings)
 
-    index, etag, changed, attempts = _update_index(store, settings, change, sleep)
-    keys = _write_feeds(store, settings, index, etag)
-    written = ((FEED_INDEX_KEY,) if changed else ()) + keys
+    written, changed, attempts = _publish(store, settings, change, sleep)
     status: Literal["published", "unchanged"] = "published" if changed else "unchanged"
     return PublishResult(status, day, written, attempts, tuple(notes))
 
@@ -501,7 +513,5 @@ def rebuild(
         notes[:] = skipped
         return index
 
-    index, etag, changed, attempts = _update_index(store, settings, change, sleep)
-    keys = _write_feeds(store, settings, index, etag)
-    written = ((FEED_INDEX_KEY,) if changed else ()) + keys
+    written, _, attempts = _publish(store, settings, change, sleep)
     return PublishResult("rebuilt", None, written, attempts, tuple(notes))
