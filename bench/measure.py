@@ -11,7 +11,6 @@ import statistics
 import subprocess
 import sys
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -138,14 +137,11 @@ class CountingStore:
 
     def __init__(self) -> None:
         from papers_digest.store import S3Store
+        from tests.s3faults import count_requests
 
-        self.calls: Counter[str] = Counter()
         client = S3Store.default_client()
-        client.meta.events.register("before-send.s3", self._count)
+        self.calls = count_requests(client)
         self.store = S3Store(BUCKET, client)
-
-    def _count(self, request: Any, **_: Any) -> None:
-        self.calls[request.method] += 1
 
     def measure(self, job: Callable[[Any], Any]) -> tuple[int, float]:
         self.calls.clear()

@@ -22,6 +22,7 @@ os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "papers-digest")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "PapersDigest")
 
 FIXTURES = Path(__file__).parent / "fixtures"
+EVENTS = Path(__file__).parents[1] / "infra" / "events"
 API_FIXTURES = FIXTURES / "hf-api"
 REAL_DAY = date(2026, 7, 31)
 SEED_DAY = date(2026, 1, 28)
@@ -33,6 +34,20 @@ def api_items(day: date) -> list[dict[str, Any]]:
     (path,) = API_FIXTURES.glob(f"daily_papers_{day.isoformat()}*.json")
     items: list[dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))
     return items
+
+
+def event(name: str) -> dict[str, Any]:
+    """An event kept in infra/events/ for `sam local invoke`."""
+    loaded: dict[str, Any] = json.loads((EVENTS / name).read_text(encoding="utf-8"))
+    return loaded
+
+
+def object_created(key: str, bucket: str = BUCKET) -> dict[str, Any]:
+    """The EventBridge Object Created event of infra/events/, for another key or bucket."""
+    created = event("feed-object-created.json")
+    created["detail"]["bucket"]["name"] = bucket
+    created["detail"]["object"]["key"] = key
+    return created
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,6 +19,15 @@ class _Body:
 
     def stream(self, **_: Any) -> Iterator[bytes]:
         yield self._body
+
+
+def count_requests(client: Any) -> Counter[str]:
+    """Count every HTTP request `client` sends (HEAD and retries included), by method."""
+    calls: Counter[str] = Counter()
+    client.meta.events.register(
+        "before-send.s3", lambda request, **_: calls.update([request.method])
+    )
+    return calls
 
 
 def inject(

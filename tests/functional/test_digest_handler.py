@@ -4,24 +4,17 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from papers_digest import digest_handler
 from papers_digest.errors import InvalidEventError, MalformedResponseError, SourceError
-from tests.conftest import BUCKET, REAL_DAY, SEED_DAY, FakeLambdaContext, api_items
+from tests.conftest import BUCKET, REAL_DAY, SEED_DAY, FakeLambdaContext, api_items, event
 from tests.replay_server import Canned, ReplayServer
 
-EVENTS = Path(__file__).parents[2] / "infra" / "events"
 DIGEST = "digests/2026-07-31.json"
 POST = "_posts/2026-07-31-hf-daily-papers.md"
-
-
-def event(name: str) -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads((EVENTS / name).read_text(encoding="utf-8"))
-    return loaded
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections import Counter
 from datetime import date
 from typing import Any
 
@@ -17,10 +16,10 @@ from papers_digest.errors import InvalidEventError, StoreError
 from papers_digest.feeds import FeedSettings, publish_day, rebuild
 from papers_digest.keys import FEED_INDEX_KEY, FEED_KEY, PAPERS_FEED_KEY
 from papers_digest.store import S3Store
-from tests.conftest import BUCKET, FakeLambdaContext
+from tests.conftest import BUCKET, FakeLambdaContext, event, object_created
 from tests.digests import days_before, digest_for, store_digest
 from tests.replay_server import ReplayServer
-from tests.s3faults import AtomicRequestStore
+from tests.s3faults import AtomicRequestStore, count_requests
 
 SETTINGS = FeedSettings(site_url="https://papers.example.com")
 NEW_DAY = date(2026, 7, 31)
@@ -31,12 +30,8 @@ class CountingStore(S3Store):
 
     def __init__(self) -> None:
         client = boto3.client("s3", region_name="us-east-1")
-        self.calls: Counter[str] = Counter()
-        client.meta.events.register("before-send.s3", self._count)
+        self.calls = count_requests(client)
         super().__init__(BUCKET, client)
-
-    def _count(self, request: Any, **_: Any) -> None:
-        self.calls[request.method] += 1
 
 
 def feed_days(s3: Any) -> list[str]:
@@ -166,15 +161,6 @@ def feed_env(s3: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     return s3
 
 
-def object_created(key: str, bucket: str = BUCKET) -> dict[str, Any]:
-    from tests.functional.test_digest_handler import event
-
-    created = event("feed-object-created.json")
-    created["detail"]["bucket"]["name"] = bucket
-    created["detail"]["object"]["key"] = key
-    return created
-
-
 def s3_notification(key: str) -> dict[str, Any]:
     return {
         "Records": [
@@ -195,8 +181,6 @@ def invoke_feed(payload: dict[str, Any]) -> dict[str, Any]:
 def test_end_to_end_digest_lands_then_feed_holds_the_day(
     feed_env: Any, replay: ReplayServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tests.functional.test_digest_handler import event
-
     monkeypatch.setenv("HF_API_BASE", replay.url)
     digest_handler.lambda_handler(event("digest-scheduled.json"), FakeLambdaContext())
     result = invoke_feed(event("feed-object-created.json"))
@@ -254,8 +238,6 @@ def test_foreign_or_malformed_events_raise(
 
 
 def test_rebuild_event_publishes_every_stored_day(feed_env: Any) -> None:
-    from tests.functional.test_digest_handler import event
-
     for day in days_before(NEW_DAY, 4):
         store_digest(S3Store(BUCKET), digest_for(day))
     result = invoke_feed(event("feed-rebuild.json"))

@@ -18,17 +18,14 @@ from papers_digest.source import DailyPapersClient
 from papers_digest.store import S3Store
 from tests.conftest import BUCKET, REAL_DAY
 from tests.replay_server import ReplayServer
+from tests.s3faults import count_requests
 
 NOW = datetime(2026, 8, 1, 0, 15, tzinfo=UTC)
 
 
 def counted_store() -> tuple[S3Store, Counter[str]]:
-    calls: Counter[str] = Counter()
     client = boto3.client("s3", region_name="us-east-1")
-    client.meta.events.register(
-        "before-send.s3", lambda request, **_: calls.update([request.method])
-    )
-    return S3Store(BUCKET, client), calls
+    return S3Store(BUCKET, client), count_requests(client)
 
 
 def test_a_day_costs_one_source_request_and_four_s3_requests(s3: Any, replay: ReplayServer) -> None:

@@ -10,7 +10,7 @@ import pytest
 from papers_digest import digest_handler, feed_handler
 from papers_digest.errors import InvalidEventError
 from papers_digest.store import S3Store
-from tests.conftest import BUCKET, REAL_DAY, FakeLambdaContext
+from tests.conftest import BUCKET, REAL_DAY, FakeLambdaContext, object_created
 from tests.digests import digest_for, store_digest
 
 REFUSED_DIGEST_EVENTS = [
@@ -41,14 +41,6 @@ IGNORED_KEYS = [
     "feed.xml",
     "state/feed-index.json",
 ]
-
-
-def object_created(key: str, bucket: str = BUCKET) -> dict[str, Any]:
-    return {
-        "detail-type": "Object Created",
-        "source": "aws.s3",
-        "detail": {"bucket": {"name": bucket}, "object": {"key": key}},
-    }
 
 
 @pytest.fixture
