@@ -29,5 +29,9 @@ class StoreError(DigestError):
     """Storage failed or holds something we cannot read."""
 
 
+class CorruptObjectError(StoreError):
+    """A stored object (a digest, the feed index) cannot be read as what it should be."""
+
+
 class PreconditionFailed(StoreError):
     """A conditional write lost a race: the object changed since it was read."""
