@@ -163,9 +163,9 @@ def fresh_bucket() -> None:
 def requests_per_run() -> list[Row]:
     import requests
 
-    from papers_digest.feeds import FeedSettings, publish_day, rebuild
     from papers_digest.pipeline import run_day
-    from papers_digest.settings import PostSettings
+    from papers_digest.publish import publish_day, rebuild
+    from papers_digest.settings import FeedSettings, PostSettings
     from papers_digest.source import DailyPapersClient
     from tests.digests import digest_for, store_digest
     from tests.replay_server import ReplayServer, load_days
@@ -210,7 +210,8 @@ def requests_per_run() -> list[Row]:
 
 
 def growth(sizes: list[int], publishes: int) -> list[Row]:
-    from papers_digest.feeds import FeedSettings, publish_day, rebuild
+    from papers_digest.publish import publish_day, rebuild
+    from papers_digest.settings import FeedSettings
     from tests.digests import digest_for, store_digest
 
     feeds = FeedSettings(site_url="https://papers.example.com")
@@ -263,15 +264,10 @@ def growth(sizes: list[int], publishes: int) -> list[Row]:
 
 
 def throughput(rounds: int) -> list[Row]:
-    from papers_digest.feeds import (
-        FeedSettings,
-        empty_index,
-        merge_digest,
-        render_day_feed,
-        render_papers_feed,
-    )
+    from papers_digest.feed_index import empty_index, merge_digest
     from papers_digest.render import digest_json, render_post
-    from papers_digest.settings import PostSettings
+    from papers_digest.rss import render_day_feed, render_papers_feed
+    from papers_digest.settings import FeedSettings, PostSettings
     from tests.digests import REAL_PAPERS, digest_for
 
     papers = tuple(

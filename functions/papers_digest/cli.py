@@ -84,7 +84,8 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _feed(args: argparse.Namespace) -> dict[str, Any]:
-    from .feeds import feed_settings, publish_day, rebuild
+    from .publish import publish_day, rebuild
+    from .settings import feed_settings
 
     settings = feed_settings(os.environ, SITE_URL=args.site_url)
     store = _store(args)

@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from aws_lambda_powertools.utilities.data_classes import S3EventBridgeNotificationEvent
+
 from .days import check_publishable, last_complete_day, parse_day, parse_timestamp
 from .errors import InvalidDayError, InvalidEventError
+from .keys import day_of_digest_key
 
 
 def day_from_schedule_event(event: Any, now: datetime) -> date:
     """The day a digest run publishes.
 
     - `{"date": "YYYY-MM-DD"}`: that day, once it has ended (UTC).
-    - `{"scheduled_time": "..."}` (EventBridge Scheduler input) or the classic
-      `Scheduled Event` with its `time`: the last complete UTC day at that time.
+    - `{"scheduled_time": "..."}` (the stack's EventBridge Scheduler input) or the
+      classic `Scheduled Event` of a user's own EventBridge rule, with its `time`: the
+      last complete UTC day at that time.
     """
-    if not isinstance(event, Mapping):
-        raise InvalidEventError(f"event is a {type(event).__name__}, expected a JSON object")
+    _require_object(event)
     try:
         if "date" in event:
             day = parse_day(event["date"])
@@ -31,6 +35,49 @@ def day_from_schedule_event(event: Any, now: datetime) -> date:
                 f"event has none of `date`, `scheduled_time`, or a Scheduled Event `time` "
                 f'(keys: {sorted(event)[:8]}); send {{"date": "YYYY-MM-DD"}} for a chosen day'
             )
+        return check_publishable(day, now)
     except InvalidDayError as exc:
         raise InvalidEventError(f"event: {exc}") from None
-    return check_publishable(day, now)
+
+
+@dataclass(frozen=True)
+class FeedRequest:
+    """What a feed event asks for: a rebuild, one day's digest, or nothing (`ignored`:
+    the object that landed is not a digest)."""
+
+    rebuild: bool = False
+    day: date | None = None
+    ignored: str | None = None
+
+
+def feed_request(event: Any, bucket: str) -> FeedRequest:
+    """`{"rebuild": true}`, or the EventBridge `Object Created` event the stack's rule
+    sends for the bucket. Another bucket's event is an error: the rule is wrong."""
+    _require_object(event)
+    if event.get("rebuild") is True:
+        return FeedRequest(rebuild=True)
+    if event.get("detail-type") != "Object Created":
+        raise InvalidEventError(
+            f'event is neither an S3 Object Created event nor {{"rebuild": true}} '
+            f'(keys: {sorted(event)[:8]}); send {{"rebuild": true}} to rebuild the feeds'
+        )
+    created = S3EventBridgeNotificationEvent(event)
+    try:
+        event_bucket, key = created.detail.bucket.name, created.detail.object.key
+    except (KeyError, TypeError, AttributeError):
+        raise InvalidEventError(
+            "Object Created event lacks detail.bucket.name or detail.object.key; "
+            "send S3 events through an EventBridge rule as template.yaml does"
+        ) from None
+    if event_bucket != bucket:
+        raise InvalidEventError(
+            f"event names bucket {event_bucket!r}, but this function publishes "
+            f"{bucket!r}; check the EventBridge rule"
+        )
+    day = day_of_digest_key(key)
+    return FeedRequest(day=day) if day is not None else FeedRequest(ignored=key)
+
+
+def _require_object(event: Any) -> None:
+    if not isinstance(event, Mapping):
+        raise InvalidEventError(f"event is a {type(event).__name__}, expected a JSON object")

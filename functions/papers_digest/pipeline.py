@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal, Protocol
 
-from .errors import PreconditionFailed
+from .conditional import Decision, update_object
 from .keys import digest_key, post_key
 from .model import Digest, parse_day_response, rank
 from .render import digest_json, render_post, same_digest
 from .settings import PostSettings
-from .store import JSON_TYPE, MARKDOWN_TYPE, Store
+from .store import JSON_TYPE, MARKDOWN_TYPE, PUBLIC_CACHE_CONTROL, Store, StoredObject
 
 log = logging.getLogger(__name__)
 
-Status = Literal["created", "updated", "unchanged", "empty"]
+# `superseded`: a run of the same day that fetched later has already stored its digest.
+Status = Literal["created", "updated", "unchanged", "superseded", "empty"]
 
 
 class PaperSource(Protocol):
@@ -48,10 +49,12 @@ class RunResult:
 def run_day(
     day: date, *, source: PaperSource, store: Store, settings: PostSettings, now: datetime
 ) -> RunResult:
-    """Publish `day`. Everything is fetched and rendered before anything is written,
-    so a failed or malformed fetch leaves the stored day as it was. The post goes
-    first and the digest last: the digest's arrival is what starts the feed publisher,
-    and a run cut short between the two is repaired by the next one."""
+    """Publish `day`. Everything is fetched, rendered and encoded before anything is
+    written, so a failed or malformed fetch leaves the stored day as it was. The post
+    goes first and the digest last: the digest's arrival is what starts the feed
+    publisher, and a run cut short between the two is repaired by the next one. A digest
+    is never replaced by one generated earlier (`generated_at`), so when two runs of a
+    day overlap the digest and the feeds keep the newer data."""
     parsed = parse_day_response(source.fetch_day(day), day)
     for reason in parsed.skipped:
         log.warning("skipped an item: %s", reason)
@@ -68,45 +71,46 @@ def run_day(
     )
     post = render_post(digest, settings).encode("utf-8")
     fresh = digest.to_json()
-    post_written, _ = _write_if_changed(
-        store, post_key(day), post, MARKDOWN_TYPE, same=lambda stored: stored == post
+    digest_body = digest_json(digest).encode("utf-8")
+
+    post_write = update_object(
+        store,
+        post_key(day),
+        MARKDOWN_TYPE,
+        lambda stored: Decision(None, None if stored and stored.body == post else post),
+        cache_control=PUBLIC_CACHE_CONTROL,
     )
-    digest_written, existed = _write_if_changed(
+    digest_write = update_object(
         store,
         digest_key(day),
-        digest_json(digest).encode("utf-8"),
         JSON_TYPE,
-        same=lambda stored: same_digest(stored, fresh),
+        lambda stored: _decide_digest(stored, fresh, digest_body),
     )
-    written = [post_key(day)] if post_written else []
-    if digest_written:
+    written = [post_key(day)] if post_write.written else []
+    if digest_write.written:
         written.append(digest_key(day))
-    status: Status = "unchanged" if not written else ("updated" if existed else "created")
+    status: Status = digest_write.value
+    if status == "unchanged" and post_write.written:
+        status = "updated"
     return RunResult(day, status, len(parsed.papers), len(ranked), tuple(written), parsed.skipped)
 
 
-def _write_if_changed(
-    store: Store, key: str, body: bytes, content_type: str, same: Callable[[bytes], bool]
-) -> tuple[bool, bool]:
-    """Write `body` unless the stored object is the `same`; return (written, existed).
+def _decide_digest(
+    stored: StoredObject | None, fresh: dict[str, Any], body: bytes
+) -> Decision[Status]:
+    if stored is None:
+        return Decision("created", body)
+    if same_digest(stored.body, fresh):
+        return Decision("unchanged", None)
+    if _generated_after(stored.body, fresh["generated_at"]):
+        return Decision("superseded", None)
+    return Decision("updated", body)
 
-    The write is conditional on what was read, so of two runs racing on one day neither
-    overwrites an object it has not seen; the loser re-reads and compares."""
-    existed = False
-    for _ in range(5):
-        stored = store.get(key)
-        existed = existed or stored is not None
-        if stored is not None and same(stored.body):
-            return False, existed
-        try:
-            if stored is None:
-                store.put(key, body, content_type, if_none_match=True)
-            else:
-                store.put(key, body, content_type, if_match=stored.etag)
-        except PreconditionFailed:
-            continue
-        return True, existed
-    raise PreconditionFailed(
-        f"{store.describe(key)} kept changing under five attempts to write it; another run "
-        "of the same day is busy, try again"
-    )
+
+def _generated_after(stored: bytes, generated_at: str) -> bool:
+    """Whether a stored digest was generated after `generated_at` (unreadable: no)."""
+    try:
+        theirs = datetime.fromisoformat(json.loads(stored)["generated_at"])
+        return theirs > datetime.fromisoformat(generated_at)
+    except (ValueError, TypeError, KeyError):
+        return False

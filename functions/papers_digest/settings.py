@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -12,6 +13,7 @@ from .errors import ConfigError
 LANGUAGES = ("ko", "en")
 DEFAULT_CATEGORIES = {"ko": ("Daily Papers", "일간"), "en": ("Daily Papers", "Daily")}
 DEFAULT_TAGS = ("huggingface", "papers", "daily", "ai")
+HF_DAY_URL = "https://huggingface.co/papers/date/{date}"
 
 
 @dataclass(frozen=True)
@@ -82,4 +84,48 @@ def post_settings(env: Mapping[str, str], **overrides: object) -> PostSettings:
         categories=_list(categories) if categories else None,
         tags=_list(tags) if tags else DEFAULT_TAGS,
         template_dir=values.get("TEMPLATE_DIR"),
+    )
+
+
+@dataclass(frozen=True)
+class FeedSettings:
+    site_url: str = "http://localhost:4000"
+    language: str = "ko"
+    max_days: int = 30
+    max_papers: int = 200
+    post_url_pattern: str | None = None
+    title: str = "Hugging Face Daily Papers"
+
+    def day_url(self, day: str) -> str:
+        """The link for a day: the user's blog post if a pattern is set, else HF's day page."""
+        year, month, dom = day.split("-")
+        pattern = self.post_url_pattern or HF_DAY_URL
+        return pattern.format(date=day, year=year, month=month, day=dom, site_url=self.site_url)
+
+
+def feed_settings(env: Mapping[str, str], **overrides: str | None) -> FeedSettings:
+    values = {k: v for k, v in env.items() if v.strip()}
+    values.update({k: v for k, v in overrides.items() if v})
+    site_url = values.get("SITE_URL", FeedSettings.site_url).rstrip("/")
+    if not re.match(r"^https?://[^/\s]+", site_url):
+        raise ConfigError(f"SITE_URL={site_url!r} is not an absolute http(s) URL")
+    pattern = values.get("POST_URL_PATTERN")
+    if pattern:
+        try:
+            sample = pattern.format(
+                date="2026-01-28", year="2026", month="01", day="28", site_url=site_url
+            )
+        except (KeyError, IndexError, ValueError):
+            raise ConfigError(
+                f"POST_URL_PATTERN={pattern!r} may use only {{site_url}}, {{date}}, "
+                "{year}, {month} and {day}"
+            ) from None
+        if not sample.startswith(("http://", "https://")):
+            raise ConfigError(f"POST_URL_PATTERN={pattern!r} must give an absolute URL")
+    return FeedSettings(
+        site_url=site_url,
+        language=values.get("POST_LANG", "ko"),
+        max_days=int_setting(values, "FEED_MAX_DAYS", 30, minimum=1),
+        max_papers=int_setting(values, "FEED_MAX_PAPERS", 200, minimum=1),
+        post_url_pattern=pattern,
     )

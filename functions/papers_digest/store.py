@@ -18,6 +18,8 @@ JSON_TYPE = "application/json; charset=utf-8"
 MARKDOWN_TYPE = "text/markdown; charset=utf-8"
 RSS_TYPE = "application/rss+xml; charset=utf-8"
 HTML_TYPE = "text/html; charset=utf-8"
+# What CloudFront and browsers may cache: posts, feeds and pages, five minutes.
+PUBLIC_CACHE_CONTROL = "public, max-age=300"
 
 
 @dataclass(frozen=True)
@@ -47,8 +49,8 @@ class Store(Protocol):
         the write happens only if the object is unchanged or absent; otherwise
         PreconditionFailed."""
 
-    def list_keys(self, prefix: str) -> Iterator[str]:
-        """Every key under `prefix`, in lexical order."""
+    def list_keys(self, prefix: str, start_after: str = "") -> Iterator[str]:
+        """Every key under `prefix` (and after `start_after`), in lexical order."""
 
     def describe(self, key: str) -> str:
         """Where `key` lives, for messages: a path or an s3:// URL."""
@@ -111,13 +113,13 @@ class FolderStore:
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
-    def list_keys(self, prefix: str) -> Iterator[str]:
+    def list_keys(self, prefix: str, start_after: str = "") -> Iterator[str]:
         base = self.root.resolve()
         if not base.exists():
             return
         for path in sorted(base.rglob("*")):
             key = path.relative_to(base).as_posix()
-            if path.is_file() and key.startswith(prefix):
+            if path.is_file() and key.startswith(prefix) and key > start_after:
                 yield key
 
     def describe(self, key: str) -> str:
@@ -190,10 +192,12 @@ class S3Store:
         etag: str = response["ETag"]
         return etag
 
-    def list_keys(self, prefix: str) -> Iterator[str]:
+    def list_keys(self, prefix: str, start_after: str = "") -> Iterator[str]:
         paginator = self._client.get_paginator("list_objects_v2")
         try:
-            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+            for page in paginator.paginate(
+                Bucket=self.bucket, Prefix=prefix, StartAfter=start_after
+            ):
                 for entry in page.get("Contents", []):
                     yield entry["Key"]
         except Exception as exc:

@@ -13,8 +13,9 @@ import pytest
 
 from papers_digest import digest_handler, feed_handler
 from papers_digest.errors import InvalidEventError, StoreError
-from papers_digest.feeds import FeedSettings, publish_day, rebuild
 from papers_digest.keys import FEED_INDEX_KEY, FEED_KEY, PAPERS_FEED_KEY
+from papers_digest.publish import index_from_digests, publish_day, rebuild
+from papers_digest.settings import FeedSettings
 from papers_digest.store import S3Store
 from tests.conftest import BUCKET, FakeLambdaContext, event, object_created
 from tests.digests import days_before, digest_for, store_digest
@@ -53,7 +54,7 @@ def test_publishing_a_day_costs_the_same_whatever_the_archive(s3: Any, archive: 
     result = publish_day(store, NEW_DAY, SETTINGS)
 
     assert result.status == "published"
-    assert dict(store.calls) == {"GET": 2, "PUT": 4, "HEAD": 1}
+    assert dict(store.calls) == {"GET": 3, "PUT": 4, "HEAD": 1}  # GETs: digest, index, LIST
     assert feed_days(s3)[0] == "2026-07-31"
     assert len(feed_days(s3)) == min(archive + 1, SETTINGS.max_days)
 
@@ -161,18 +162,6 @@ def feed_env(s3: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     return s3
 
 
-def s3_notification(key: str) -> dict[str, Any]:
-    return {
-        "Records": [
-            {
-                "eventSource": "aws:s3",
-                "eventName": "ObjectCreated:Put",
-                "s3": {"bucket": {"name": BUCKET}, "object": {"key": key}},
-            }
-        ]
-    }
-
-
 def invoke_feed(payload: dict[str, Any]) -> dict[str, Any]:
     result: dict[str, Any] = feed_handler.lambda_handler(payload, FakeLambdaContext())
     return result
@@ -184,27 +173,16 @@ def test_end_to_end_digest_lands_then_feed_holds_the_day(
     monkeypatch.setenv("HF_API_BASE", replay.url)
     digest_handler.lambda_handler(event("digest-scheduled.json"), FakeLambdaContext())
     result = invoke_feed(event("feed-object-created.json"))
-    assert result["results"][0]["status"] == "published"
+    assert result["status"] == "published"
     assert feed_days(feed_env) == ["2026-07-31"]
     head = feed_env.head_object(Bucket=BUCKET, Key=FEED_KEY)
     assert head["ContentType"] == "application/rss+xml; charset=utf-8"
     assert head["CacheControl"] == "public, max-age=300"
 
 
-@pytest.mark.parametrize("shape", [object_created, s3_notification])
-def test_both_event_shapes_publish(feed_env: Any, shape: Any) -> None:
-    store_digest(S3Store(BUCKET), digest_for(NEW_DAY))
-    result = invoke_feed(shape("digests/2026-07-31.json"))
-    assert [r["status"] for r in result["results"]] == ["published"]
-    assert feed_days(feed_env) == ["2026-07-31"]
-
-
 def test_ten_replays_keep_one_entry(feed_env: Any) -> None:
     store_digest(S3Store(BUCKET), digest_for(NEW_DAY))
-    statuses = [
-        invoke_feed(object_created("digests/2026-07-31.json"))["results"][0]["status"]
-        for _ in range(10)
-    ]
+    statuses = [invoke_feed(object_created("digests/2026-07-31.json"))["status"] for _ in range(10)]
     assert statuses == ["published"] + ["unchanged"] * 9
     assert feed_days(feed_env) == ["2026-07-31"]
 
@@ -214,7 +192,7 @@ def test_ten_replays_keep_one_entry(feed_env: Any) -> None:
 )
 def test_an_object_outside_the_digests_is_ignored(feed_env: Any, key: str) -> None:
     result = invoke_feed(object_created(key))
-    assert result["results"][0]["status"] == "ignored"
+    assert result["status"] == "ignored"
     listing = feed_env.list_objects_v2(Bucket=BUCKET).get("Contents", [])
     assert listing == []
 
@@ -225,7 +203,7 @@ def test_an_object_outside_the_digests_is_ignored(feed_env: Any, key: str) -> No
         (object_created("digests/2026-07-31.json", bucket="someone-else"),
          "event names bucket 'someone-else', but this function publishes"),
         ({"detail-type": "Object Created", "detail": {}}, "lacks detail.bucket.name"),
-        ({"Records": [{"s3": {}}]}, "lacks s3.bucket.name"),
+        ({"Records": [{"s3": {}}]}, "neither an S3 Object Created event"),
         ({"date": "2026-07-31"}, "neither an S3 Object Created event"),
     ],
 )  # fmt: skip
@@ -241,14 +219,14 @@ def test_rebuild_event_publishes_every_stored_day(feed_env: Any) -> None:
     for day in days_before(NEW_DAY, 4):
         store_digest(S3Store(BUCKET), digest_for(day))
     result = invoke_feed(event("feed-rebuild.json"))
-    assert result["results"][0]["status"] == "rebuilt"
+    assert result["status"] == "rebuilt"
     assert feed_days(feed_env) == [day.isoformat() for day in days_before(NEW_DAY, 4)]
 
 
 def test_a_rebuild_reads_only_the_digests_the_feeds_can_hold(s3: Any) -> None:
     """Newest first, stopping once both feeds are full, gives the index an oldest-first
     merge of everything gives, for a bounded number of reads."""
-    from papers_digest.feeds import empty_index, index_from_digests, merge_digest
+    from papers_digest.feed_index import empty_index, merge_digest
 
     days = list(reversed(days_before(NEW_DAY, 120)))
     store = CountingStore()
@@ -262,7 +240,7 @@ def test_a_rebuild_reads_only_the_digests_the_feeds_can_hold(s3: Any) -> None:
 
     index, notes = index_from_digests(store, settings)
 
-    assert notes == []
+    assert notes == ()
     assert index["days"] == complete["days"]
     assert index["papers"].keys() == complete["papers"].keys()
     assert dict(store.calls) == {"GET": 1 + 50}  # one LIST page, then 150 papers / 3 a day

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 import requests
 
-from papers_digest.feeds import FeedSettings, publish_day
 from papers_digest.keys import FEED_INDEX_KEY, digest_key, post_key
 from papers_digest.model import parse_day_response, rank
 from papers_digest.pipeline import run_day
-from papers_digest.settings import PostSettings
+from papers_digest.publish import publish_day
+from papers_digest.settings import FeedSettings, PostSettings
 from papers_digest.source import DailyPapersClient
 from tests.conftest import REAL_DAY, api_items
 from tests.digests import digest_for, store_digest

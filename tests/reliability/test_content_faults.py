@@ -15,11 +15,11 @@ import pytest
 import yaml
 
 from papers_digest import digest_handler, feed_handler
-from papers_digest.feeds import xml_text
 from papers_digest.keys import FEED_KEY, PAGE_KEY, PAPERS_FEED_KEY, digest_key, post_key
+from papers_digest.markup import plain_text
 from papers_digest.model import Digest, clean_text
 from papers_digest.render import digest_json
-from tests.conftest import BUCKET, REAL_DAY, FakeLambdaContext, api_items
+from tests.conftest import BUCKET, REAL_DAY, FakeLambdaContext, api_items, object_created
 from tests.functional.test_jekyll import jekyll_build, visible_text
 from tests.htmlcheck import live_markup
 from tests.replay_server import ReplayServer
@@ -65,14 +65,7 @@ def test_hostile_text_end_to_end(
     monkeypatch.setenv("SITE_URL", "https://papers.example.com")
     replay.days[REAL_DAY.isoformat()] = hostile_day(text)
     digest_handler.lambda_handler({"date": "2026-07-31"}, FakeLambdaContext())
-    feed_handler.lambda_handler(
-        {
-            "Records": [
-                {"s3": {"bucket": {"name": BUCKET}, "object": {"key": digest_key(REAL_DAY)}}}
-            ]
-        },
-        FakeLambdaContext(),
-    )
+    feed_handler.lambda_handler(object_created(digest_key(REAL_DAY)), FakeLambdaContext())
     read = {key: s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
             for key in (digest_key(REAL_DAY), post_key(REAL_DAY), FEED_KEY, PAPERS_FEED_KEY,
                         PAGE_KEY)}  # fmt: skip
@@ -98,7 +91,8 @@ def test_hostile_text_end_to_end(
     # The feeds parse without bozo; the text comes back as text, not markup.
     papers = feedparser.parse(read[PAPERS_FEED_KEY])
     assert not papers.bozo, papers.get("bozo_exception")
-    assert papers.entries[0].title == xml_text(title)
+    assert papers.entries[0].title == plain_text(title)
+    assert "<" not in papers.entries[0].title
     assert papers.entries[0].published_parsed
     days = feedparser.parse(read[FEED_KEY])
     assert not days.bozo

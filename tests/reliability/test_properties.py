@@ -12,17 +12,12 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from papers_digest.feeds import (
-    FeedSettings,
-    empty_index,
-    merge_digest,
-    render_day_feed,
-    render_papers_feed,
-    xml_text,
-)
+from papers_digest.feed_index import empty_index, merge_digest
+from papers_digest.markup import plain_text, xml_text
 from papers_digest.model import clean_text
 from papers_digest.render import render_post, yaml_scalar
-from papers_digest.settings import PostSettings
+from papers_digest.rss import render_day_feed, render_papers_feed
+from papers_digest.settings import FeedSettings, PostSettings
 from tests.digests import REAL_PAPERS, digest_for
 from tests.htmlcheck import live_markup
 
@@ -61,8 +56,9 @@ def test_feed_items_carry_any_text_exactly_but_never_markup(
     index = merge_digest(empty_index(), digest_for(DAY, (paper,)), FEEDS)
     item = ET.fromstring(render_papers_feed(index, FEEDS)).find("channel/item")
     assert item is not None
-    assert item.findtext("title") == xml_text(paper.title)
-    assert item.findtext("{http://purl.org/dc/elements/1.1/}creator") == xml_text(author or "y")
+    assert item.findtext("title") == plain_text(paper.title)
+    assert item.findtext("{http://purl.org/dc/elements/1.1/}creator") == plain_text(author or "y")
+    assert "<" not in (item.findtext("title") or "") + (item.findtext("category") or "")
     description = item.findtext("description") or ""
     assert live_markup(description) == []
     shown = "".join(ET.fromstring(f"<d>{description}</d>").itertext())

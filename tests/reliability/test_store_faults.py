@@ -10,17 +10,18 @@ from typing import Any
 import pytest
 import requests
 
-from papers_digest.errors import StoreError
-from papers_digest.feeds import FeedSettings, publish_day
+from papers_digest.errors import CorruptObjectError, StoreError
 from papers_digest.keys import FEED_INDEX_KEY, FEED_KEY, digest_key, post_key
 from papers_digest.pipeline import run_day
-from papers_digest.settings import PostSettings
+from papers_digest.publish import publish_day, rebuild
+from papers_digest.render import digest_json
+from papers_digest.settings import FeedSettings, PostSettings
 from papers_digest.source import DailyPapersClient
 from papers_digest.store import S3Store
 from tests.conftest import BUCKET, REAL_DAY
 from tests.digests import days_before, digest_for, store_digest
 from tests.replay_server import ReplayServer
-from tests.s3faults import inject
+from tests.s3faults import count_requests, inject
 
 NOW = datetime(2026, 8, 2, tzinfo=UTC)
 
@@ -163,3 +164,103 @@ def test_a_missing_or_corrupt_feed_index_is_rebuilt_not_trusted(
     assert result.notes[0] == "index missing or corrupt: rebuilt from the digests"
     ledger_factory(store).intact(before, set(result.keys_written))
     assert FEED_KEY in result.keys_written
+
+
+def _index_with(day_entry: dict[str, Any]) -> bytes:
+    return json.dumps(
+        {"schema_version": 1, "days": {"2026-07-30": day_entry}, "papers": {}}
+    ).encode()
+
+
+_GOOD_DAY = {
+    "published_at": "2026-07-30T09:15:00+09:00",
+    "generated_at": "2026-07-31T00:00:00+00:00",
+    "papers_that_day": 1,
+    "papers": [{"arxiv_id": "2607.28582", "title": "A title", "upvotes": 3}],
+}
+
+
+@pytest.mark.fault("store", "recovered")
+@pytest.mark.parametrize(
+    "index",
+    [
+        _index_with({**_GOOD_DAY, "published_at": "2026-07-30T09:15:00"}),
+        _index_with({**_GOOD_DAY, "papers": "2607.28582"}),
+    ],
+    ids=[
+        "feed index entry with a naive datetime, rebuilt",
+        "feed index entry whose papers are text, rebuilt",
+    ],
+)
+def test_an_index_entry_the_renderers_cannot_take_is_rebuilt(
+    s3_server: Any, ledger_factory: Any, index: bytes
+) -> None:
+    store = S3Store(BUCKET)
+    store_digest(store, digest_for(REAL_DAY))
+    s3_server.put_object(Bucket=BUCKET, Key=FEED_INDEX_KEY, Body=index)
+    before = ledger_factory(store).snapshot()
+    result = publish_day(store, REAL_DAY, FEEDS)
+    assert result.notes[0] == "index missing or corrupt: rebuilt from the digests"
+    assert feed_days(store) == ["2026-07-31"]
+    ledger_factory(store).intact(before, set(result.keys_written))
+
+
+@pytest.mark.fault("store", "recovered")
+def test_a_day_whose_publish_failed_for_good_comes_back_with_the_next(
+    s3_server: Any, ledger_factory: Any
+) -> None:
+    store = S3Store(BUCKET)
+    first, lost, last = days_before(REAL_DAY, 3)[::-1]
+    store_digest(store, digest_for(first))
+    publish_day(store, first, FEEDS)
+    store_digest(store, digest_for(lost))  # its publish never happens: retries exhausted
+    store_digest(store, digest_for(last))
+    before = ledger_factory(store).snapshot()
+    calls = count_requests(store._client)
+
+    result = publish_day(store, last, FEEDS)
+
+    # The digest, the index, one LIST of the feed window, and the missing digest.
+    assert dict(calls) == {"GET": 4, "PUT": 4, "HEAD": 1}
+    assert feed_days(store) == [first.isoformat(), lost.isoformat(), last.isoformat()]
+    assert result.notes == (f"healed: {digest_key(lost)} was missing from the feeds",)
+    ledger_factory(store).intact(before, set(result.keys_written))
+
+
+CORRUPT_DIGESTS = {
+    "a digest stored under another day's key": lambda d: {**d, "day": "2026-07-29"},
+}  # fmt: skip
+
+
+@pytest.mark.fault("store", "refused")
+@pytest.mark.parametrize("corrupt", CORRUPT_DIGESTS.values(), ids=CORRUPT_DIGESTS.keys())
+def test_a_corrupt_digest_is_refused_and_never_freezes_the_feeds(
+    s3_server: Any, ledger_factory: Any, corrupt: Any
+) -> None:
+    store = S3Store(BUCKET)
+    earlier = days_before(REAL_DAY, 2)[1]
+    store_digest(store, digest_for(earlier))
+    publish_day(store, earlier, FEEDS)
+    bad = corrupt(json.loads(digest_json(digest_for(REAL_DAY))))
+    s3_server.put_object(Bucket=BUCKET, Key=digest_key(REAL_DAY), Body=json.dumps(bad).encode())
+    before = ledger_factory(store).snapshot()
+
+    with pytest.raises(CorruptObjectError, match=f"s3://{BUCKET}/{digest_key(REAL_DAY)}"):
+        publish_day(store, REAL_DAY, FEEDS)
+    ledger_factory(store).intact(before)
+
+    # The next day publishes, and a rebuild skips what it cannot read, with a note.
+    next_day = date(2026, 8, 1)
+    store_digest(store, digest_for(next_day))
+    published = publish_day(store, next_day, FEEDS)
+    assert published.notes == (f"skipped {digest_key(REAL_DAY)}: " + _refusal(store),)
+    assert feed_days(store) == [earlier.isoformat(), next_day.isoformat()]
+    assert rebuild(store, FEEDS).notes == published.notes
+
+
+def _refusal(store: S3Store) -> str:
+    try:
+        publish_day(store, REAL_DAY, FEEDS)
+    except CorruptObjectError as exc:
+        return str(exc)
+    raise AssertionError("the corrupt digest was accepted")

@@ -37,5 +37,5 @@ def test_event_invokes_its_handler(
         assert result["status"] == "created"
         assert len(result["keys_written"]) == 2
     else:
-        assert [r["status"] for r in result["results"]] in (["published"], ["rebuilt"])
-        assert "feed.xml" in result["results"][0]["keys_written"]
+        assert result["status"] in ("published", "rebuilt")
+        assert "feed.xml" in result["keys_written"]

@@ -77,5 +77,5 @@ def test_malformed_events_are_refused(event: Any, message: str) -> None:
 
 
 def test_future_day_in_event_is_refused() -> None:
-    with pytest.raises(InvalidDayError, match="has not ended yet"):
+    with pytest.raises(InvalidEventError, match="event: day 2026-11-29 has not ended yet"):
         day_from_schedule_event({"date": "2026-11-29"}, NOW)

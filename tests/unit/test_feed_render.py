@@ -11,15 +11,12 @@ from typing import Any
 import feedparser
 import pytest
 
-from papers_digest.feeds import (
-    FeedSettings,
-    empty_index,
-    merge_digest,
-    render_day_feed,
-    render_page,
-    render_papers_feed,
-)
+from papers_digest.feed_index import empty_index, merge_digest
+from papers_digest.markup import plain_text
 from papers_digest.model import Paper
+from papers_digest.page import render_page
+from papers_digest.rss import render_day_feed, render_papers_feed
+from papers_digest.settings import FeedSettings
 from tests.digests import REAL_PAPERS, days_before, digest_for
 
 SETTINGS = FeedSettings(site_url="https://papers.example.com", max_days=30, max_papers=200)
@@ -117,8 +114,13 @@ def test_hostile_text_comes_back_intact_as_text(text: str) -> None:
     index = index_of([LAST], papers=(paper,))
     day_entry = parse(render_day_feed(index, SETTINGS)).entries[0]
     paper_entry = parse(render_papers_feed(index, SETTINGS)).entries[0]
-    assert paper_entry.title == f"T {text}"
-    assert paper_entry.author == text
+    # Title, author and category read the same as text or as HTML, and hold no tag.
+    assert paper_entry.title == plain_text(f"T {text}")
+    assert paper_entry.author == plain_text(text)
+    assert paper_entry.tags[0].term == plain_text(text)
+    for field in (paper_entry.title, paper_entry.author, paper_entry.tags[0].term):
+        assert "<" not in field
+        assert ">" not in field
     for summary in (day_entry.summary, paper_entry.summary):
         html_text = ET.fromstring(f"<root>{summary}</root>")  # the description is well-formed
         visible = "".join(html_text.itertext())

@@ -1,0 +1,170 @@
+"""The feed index: the small document every feed and page is rendered from. Pure.
+
+It holds the newest `max_days` days (each with its ranked papers) and the newest
+`max_papers` papers (each with the days it was featured), so a publish reads one
+digest and this index instead of the whole archive.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+from .model import Digest, Paper
+from .settings import FeedSettings
+
+INDEX_SCHEMA_VERSION = 1
+
+Index = dict[str, Any]
+
+
+def empty_index() -> Index:
+    return {"schema_version": INDEX_SCHEMA_VERSION, "days": {}, "papers": {}}
+
+
+def merge_digest(index: Mapping[str, Any], digest: Digest, settings: FeedSettings) -> Index:
+    """A new index with `digest`'s day in it (replacing that day if present), trimmed
+    to the newest `max_days` days and `max_papers` papers."""
+    day = digest.day.isoformat()
+    days = dict(index["days"])
+    papers = {key: dict(value) for key, value in index["papers"].items()}
+    previous = days.get(day)
+    if previous is not None:
+        for entry in previous["papers"]:
+            listed = papers.get(entry["arxiv_id"])
+            if listed is not None:
+                listed["days"] = [d for d in listed["days"] if d != day]
+                if not listed["days"]:
+                    del papers[entry["arxiv_id"]]
+    days[day] = {
+        "published_at": digest.published_at.isoformat(),
+        "generated_at": digest.generated_at.isoformat(),
+        "papers_that_day": digest.papers_that_day,
+        "papers": [
+            {"arxiv_id": p.arxiv_id, "title": p.title, "upvotes": p.upvotes} for p in digest.papers
+        ],
+    }
+    for paper in digest.papers:
+        known = papers.get(paper.arxiv_id)
+        featured = sorted({*(known["days"] if known else []), day})
+        if known is None or day >= known["last_day"]:
+            known = {**paper.to_json(), "last_published_at": digest.published_at.isoformat()}
+            known["last_day"] = day
+        known["days"] = featured
+        papers[paper.arxiv_id] = known
+
+    kept_days = dict(sorted(days.items(), reverse=True)[: settings.max_days])
+    kept_papers = dict(
+        sorted(papers.items(), key=lambda kv: paper_order(kv[1]))[: settings.max_papers]
+    )
+    return {"schema_version": INDEX_SCHEMA_VERSION, "days": kept_days, "papers": kept_papers}
+
+
+def paper_order(paper: Mapping[str, Any]) -> tuple[Any, ...]:
+    """Newest featured day first, then most upvoted, then by id."""
+    return (
+        -date.fromisoformat(paper["last_day"]).toordinal(),
+        -paper["upvotes"],
+        paper["arxiv_id"],
+    )
+
+
+def is_full(index: Mapping[str, Any], settings: FeedSettings) -> bool:
+    """Whether both feeds hold all they can: an older day would be trimmed again."""
+    return len(index["days"]) >= settings.max_days and len(index["papers"]) >= settings.max_papers
+
+
+def last_build(index: Mapping[str, Any]) -> datetime | None:
+    """When the newest data in the index was generated: the feeds' build date."""
+    stamps = [datetime.fromisoformat(day["generated_at"]) for day in index["days"].values()]
+    return max(stamps) if stamps else None
+
+
+def index_bytes(index: Mapping[str, Any]) -> bytes:
+    return (json.dumps(index, ensure_ascii=False, sort_keys=True, indent=1) + "\n").encode()
+
+
+def parse_index(body: bytes) -> Index:
+    """A stored index, checked as deeply as a digest. Raises ValueError naming what is
+    wrong: an index that cannot be trusted is rebuilt, never rendered."""
+    try:
+        index = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise ValueError(f"feed index is not JSON ({exc})") from None
+    if not isinstance(index, dict) or index.get("schema_version") != INDEX_SCHEMA_VERSION:
+        raise ValueError("feed index has an unknown shape or schema_version")
+    days, papers = index.get("days"), index.get("papers")
+    if not isinstance(days, dict) or not isinstance(papers, dict):
+        raise ValueError("feed index lacks its `days` or `papers` object")
+    for day, entry in days.items():
+        _check(_valid_day_entry(day, entry), f"feed index day {day!r} is malformed")
+    for arxiv_id, entry in papers.items():
+        _check(_valid_paper_entry(arxiv_id, entry), f"feed index paper {arxiv_id!r} is malformed")
+    return index
+
+
+def _check(condition: bool, message: str) -> None:
+    if not condition:
+        raise ValueError(message)
+
+
+def _is_day(value: Any) -> bool:
+    try:
+        return isinstance(value, str) and date.fromisoformat(value).isoformat() == value
+    except ValueError:
+        return False
+
+
+def _is_aware(value: Any) -> bool:
+    try:
+        return isinstance(value, str) and datetime.fromisoformat(value).tzinfo is not None
+    except ValueError:
+        return False
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _valid_day_entry(day: Any, entry: Any) -> bool:
+    if not (_is_day(day) and isinstance(entry, dict) and isinstance(entry.get("papers"), list)):
+        return False
+    return (
+        _is_aware(entry.get("published_at"))
+        and _is_aware(entry.get("generated_at"))
+        and _is_count(entry.get("papers_that_day"))
+        and all(_valid_listing(listing) for listing in entry["papers"])
+    )
+
+
+def _valid_listing(listing: Any) -> bool:
+    return (
+        isinstance(listing, dict)
+        and _valid_paper({**listing, "abstract": ""}) is not None
+        and _is_count(listing.get("upvotes"))
+    )
+
+
+def _valid_paper(data: Mapping[str, Any]) -> Paper | None:
+    try:
+        return Paper.from_json(data)
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _valid_paper_entry(arxiv_id: Any, entry: Any) -> bool:
+    if not isinstance(entry, dict):
+        return False
+    paper = _valid_paper(entry)
+    days = entry.get("days")
+    return (
+        paper is not None
+        and paper.arxiv_id == arxiv_id
+        and _is_aware(entry.get("last_published_at"))
+        and _is_day(entry.get("last_day"))
+        and isinstance(days, list)
+        and bool(days)
+        and all(_is_day(day) for day in days)
+    )

@@ -1,0 +1,58 @@
+"""Building blocks for the XML and HTML the feeds and the page are made of: element
+trees, never strings, so the serializer does the escaping. Pure."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .model import hf_paper_url
+
+# Characters XML 1.0 cannot carry at all.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# `<` and `>` in plain-text fields become their full-width forms: a reader that takes
+# the field as HTML (RSS does not say) then shows the same text and finds no tag.
+_TAGLESS = str.maketrans({"<": "\uff1c", ">": "\uff1e"})
+
+
+def xml_text(value: str) -> str:
+    """Text XML can carry: the characters XML 1.0 forbids are dropped, and carriage
+    returns become line feeds, as every XML parser would read them."""
+    return _NOT_XML.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def plain_text(value: str) -> str:
+    """Text for a field readers may take as either text or HTML (an RSS `title`,
+    `category`, `dc:creator`): it reads the same both ways and holds no tag."""
+    return xml_text(value).translate(_TAGLESS)
+
+
+def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+    """A child element with XML-safe text and attributes."""
+    element = ET.SubElement(parent, tag, {name: xml_text(value) for name, value in attrs.items()})
+    if text is not None:
+        element.text = xml_text(text)
+    return element
+
+
+def html(element: ET.Element) -> str:
+    return ET.tostring(element, encoding="unicode", method="html")
+
+
+def joined_links(parent: ET.Element, links: Sequence[tuple[str, str]], separator: str) -> None:
+    """(label, href) links inside `parent`, separated by `separator`."""
+    for position, (label, href) in enumerate(links):
+        link = sub(parent, "a", label, href=href)
+        link.tail = separator if position < len(links) - 1 else None
+
+
+def ranked_list(papers: Sequence[Mapping[str, Any]]) -> ET.Element:
+    """A day's papers as an ordered list of links with their upvotes."""
+    listing = ET.Element("ol")
+    for paper in papers:
+        line = ET.SubElement(listing, "li")
+        link = sub(line, "a", paper["title"], href=hf_paper_url(paper["arxiv_id"]))
+        link.tail = f" - 👍 {paper['upvotes']}"
+    return listing

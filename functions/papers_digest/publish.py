@@ -1,0 +1,246 @@
+"""Publishing the feeds and the page: the shell that does the feed side's I/O.
+
+A publish reads one digest and the feed index, merges the day in (and any day of the
+feed window the index lacks), renders every output from the new index, writes the
+index conditionally, then the outputs: the same handful of requests however many
+digests the bucket holds. A missing or corrupt index is rebuilt from the digests,
+never trusted.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any, Literal
+
+from .conditional import MAX_ATTEMPTS, Decision, update_object
+from .errors import CorruptObjectError, PreconditionFailed, StoreError
+from .feed_index import Index, empty_index, index_bytes, is_full, merge_digest, parse_index
+from .keys import (
+    DIGEST_PREFIX,
+    FEED_INDEX_KEY,
+    FEED_KEY,
+    PAGE_KEY,
+    PAPERS_FEED_KEY,
+    day_of_digest_key,
+    digest_key,
+)
+from .model import Digest
+from .page import render_page
+from .rss import render_day_feed, render_papers_feed
+from .settings import FeedSettings
+from .store import HTML_TYPE, JSON_TYPE, PUBLIC_CACHE_CONTROL, RSS_TYPE, Store, StoredObject
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Output:
+    key: str
+    render: Callable[[Mapping[str, Any], FeedSettings], bytes]
+    content_type: str
+
+
+# What a publish writes, every one rendered from the index: a new format is one row.
+OUTPUTS = (
+    Output(FEED_KEY, render_day_feed, RSS_TYPE),
+    Output(PAPERS_FEED_KEY, render_papers_feed, RSS_TYPE),
+    Output(PAGE_KEY, render_page, HTML_TYPE),
+)
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    status: Literal["published", "unchanged", "rebuilt", "ignored"]
+    day: date | None = None
+    keys_written: tuple[str, ...] = ()
+    index_attempts: int = 0
+    notes: tuple[str, ...] = ()
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "day": self.day.isoformat() if self.day else None,
+            "keys_written": list(self.keys_written),
+            "index_attempts": self.index_attempts,
+            "notes": list(self.notes),
+        }
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What a publish decided from the stored index: the new index, already rendered."""
+
+    index: Index
+    rendered: tuple[bytes, ...]
+    notes: tuple[str, ...]
+
+
+def publish_day(
+    store: Store, day: date, settings: FeedSettings, sleep: Callable[[float], None] = time.sleep
+) -> PublishResult:
+    """Merge one day's digest into the feeds, healing days of the window the index lacks."""
+    digest = load_digest(store, day)
+
+    def decide(stored: StoredObject | None) -> Decision[_Plan]:
+        current = _readable_index(store, stored)
+        if current is None:
+            base, notes = index_from_digests(store, settings)
+            notes = ("index missing or corrupt: rebuilt from the digests", *notes)
+        else:
+            base, notes = _heal(store, current, settings, publishing=day)
+        return _decision(current, _plan(merge_digest(base, digest, settings), notes, settings))
+
+    plan, changed, attempts = _publish(store, settings, decide, sleep)
+    status: Literal["published", "unchanged"] = "published" if changed else "unchanged"
+    return PublishResult(status, day, _written(changed), attempts, plan.notes)
+
+
+def rebuild(
+    store: Store, settings: FeedSettings, sleep: Callable[[float], None] = time.sleep
+) -> PublishResult:
+    """Rebuild the index and every output from the stored digests."""
+
+    def decide(stored: StoredObject | None) -> Decision[_Plan]:
+        index, notes = index_from_digests(store, settings)
+        return _decision(_readable_index(store, stored), _plan(index, notes, settings))
+
+    plan, changed, attempts = _publish(store, settings, decide, sleep)
+    return PublishResult("rebuilt", None, _written(changed), attempts, plan.notes)
+
+
+def load_digest(store: Store, day: date) -> Digest:
+    """The stored digest of `day`, checked through and through."""
+    key = digest_key(day)
+    found = store.get(key)
+    if found is None:
+        raise StoreError(
+            f"no digest at {store.describe(key)}; run `papers-digest run --date {day}`"
+        )
+    try:
+        digest = Digest.from_json(json.loads(found.body))
+    except (UnicodeDecodeError, RecursionError, ValueError) as exc:
+        raise CorruptObjectError(
+            f"{store.describe(key)} is not a readable digest ({exc}); rewrite it with "
+            f"`papers-digest run --date {day}`"
+        ) from None
+    if digest.day != day:
+        raise CorruptObjectError(
+            f"{store.describe(key)} holds the digest of {digest.day}, not {day}; rewrite it "
+            f"with `papers-digest run --date {day}`"
+        )
+    return digest
+
+
+def index_from_digests(store: Store, settings: FeedSettings) -> tuple[Index, tuple[str, ...]]:
+    """Build the index from the stored digests, newest first, stopping once the feeds are
+    full: an older digest could only add days and papers that trimming drops again. So a
+    rebuild lists the archive (one request per 1,000 keys) but reads about `max_days`
+    digests, however many are stored. What cannot be read is skipped, with a note."""
+    days = sorted(
+        (day for key in store.list_keys(DIGEST_PREFIX) if (day := day_of_digest_key(key))),
+        reverse=True,
+    )
+    index, notes = empty_index(), []
+    for day in days:
+        if is_full(index, settings):
+            break
+        index, note = _merge_stored(store, index, day, settings)
+        notes.extend(note)
+    return index, tuple(notes)
+
+
+def _heal(
+    store: Store, index: Index, settings: FeedSettings, publishing: date
+) -> tuple[Index, tuple[str, ...]]:
+    """Merge the days of the feed window that have a digest but are not in the index:
+    a day whose own publish failed for good comes back with the next publish. One LIST
+    from the window's start (the oldest day the index keeps once full, or twice
+    `max_days` calendar days back), and a GET only for a day that is missing."""
+    held = sorted(index["days"])
+    if is_full(index, settings):
+        start = date.fromisoformat(held[0])
+    else:
+        start = max([publishing, *map(date.fromisoformat, held)]) - timedelta(
+            days=2 * settings.max_days
+        )
+    missing = [
+        day
+        for key in store.list_keys(DIGEST_PREFIX, start_after=digest_key(start))
+        if (day := day_of_digest_key(key)) and day != publishing and str(day) not in held
+    ]
+    notes = []
+    for day in missing:
+        index, note = _merge_stored(store, index, day, settings)
+        notes.extend(note or [f"healed: {digest_key(day)} was missing from the feeds"])
+    return index, tuple(notes)
+
+
+def _merge_stored(
+    store: Store, index: Index, day: date, settings: FeedSettings
+) -> tuple[Index, list[str]]:
+    try:
+        return merge_digest(index, load_digest(store, day), settings), []
+    except StoreError as exc:
+        log.warning("skipping a digest: %s", exc)
+        return index, [f"skipped {digest_key(day)}: {exc}"]
+
+
+def _readable_index(store: Store, stored: StoredObject | None) -> Index | None:
+    if stored is None:
+        return None
+    try:
+        return parse_index(stored.body)
+    except ValueError as exc:
+        log.warning("%s: %s; rebuilding it", store.describe(FEED_INDEX_KEY), exc)
+        return None
+
+
+def _plan(index: Index, notes: tuple[str, ...], settings: FeedSettings) -> _Plan:
+    """Render every output before the index is written: an index the renderers cannot
+    take never lands."""
+    return _Plan(index, tuple(output.render(index, settings) for output in OUTPUTS), notes)
+
+
+def _decision(current: Index | None, plan: _Plan) -> Decision[_Plan]:
+    """Write the new index unless the stored one (`current`, None when missing or
+    corrupt) already says the same."""
+    return Decision(plan, None if current == plan.index else index_bytes(plan.index))
+
+
+def _publish(
+    store: Store,
+    settings: FeedSettings,
+    decide: Callable[[StoredObject | None], Decision[_Plan]],
+    sleep: Callable[[float], None],
+) -> tuple[_Plan, bool, int]:
+    """Update the index, then write the outputs rendered from it. After writing, make
+    sure no newer index landed meanwhile; if one did, render from it again, so the
+    newest index always has the last word."""
+    update = update_object(store, FEED_INDEX_KEY, JSON_TYPE, decide, sleep=sleep)
+    plan, etag = update.value, update.etag
+    for _ in range(MAX_ATTEMPTS):
+        for output, body in zip(OUTPUTS, plan.rendered, strict=True):
+            store.put(output.key, body, output.content_type, cache_control=PUBLIC_CACHE_CONTROL)
+        if store.head_etag(FEED_INDEX_KEY) == etag:
+            return plan, update.written, update.attempts
+        newer = store.get(FEED_INDEX_KEY)
+        index = _readable_index(store, newer)
+        if newer is None or index is None:
+            raise StoreError(
+                f"{store.describe(FEED_INDEX_KEY)} vanished or broke while publishing; "
+                'publish again or send {"rebuild": true}'
+            )
+        plan, etag = _plan(index, plan.notes, settings), newer.etag
+    raise PreconditionFailed(
+        f"{store.describe(FEED_INDEX_KEY)} kept changing while publishing; another publisher "
+        "is busy, the event will be retried"
+    )
+
+
+def _written(index_changed: bool) -> tuple[str, ...]:
+    return ((FEED_INDEX_KEY,) if index_changed else ()) + tuple(o.key for o in OUTPUTS)
