@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -82,3 +82,33 @@ def test_a_digest_run_racing_a_feed_publish(s3: Any, replay: ReplayServer) -> No
     feed = store.get("feed.xml").body  # type: ignore[union-attr]
     assert feed.count(b"hf-papers-digest:day:2026-07-31<") == 1
     assert feed.count(b"hf-papers-digest:day:2026-07-30<") == 1
+
+
+@pytest.mark.fault("concurrency", "holds")
+def test_an_older_run_that_finishes_last_never_replaces_a_newer_digest(
+    s3: Any, replay: ReplayServer
+) -> None:
+    """Two runs of a day overlap: the one that fetched later (more upvotes) stores its
+    digest first; the one that fetched earlier finishes last and must not undo it."""
+    store, settings = AtomicRequestStore(), PostSettings()
+    newer = run_day(REAL_DAY, source=ListedSource(bump=5), store=store, settings=settings,
+                    now=NOW)  # fmt: skip
+    older = run_day(REAL_DAY, source=ListedSource(bump=0), store=store, settings=settings,
+                    now=NOW.replace(hour=0, minute=0) - timedelta(hours=1))  # fmt: skip
+    assert (newer.status, older.status) == ("created", "superseded")
+    assert digest_key(REAL_DAY) not in older.keys_written
+    stored = json.loads(store.get(digest_key(REAL_DAY)).body)  # type: ignore[union-attr]
+    assert stored["generated_at"] == NOW.isoformat(timespec="seconds")
+
+
+class ListedSource:
+    """The recorded day, every paper's upvotes raised by `bump`."""
+
+    def __init__(self, bump: int) -> None:
+        self.bump = bump
+
+    def fetch_day(self, day: date) -> list[Any]:
+        items = api_items(day)
+        for item in items:
+            item["paper"]["upvotes"] += self.bump
+        return items
