@@ -10,7 +10,7 @@ import sys
 import traceback
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 from . import __version__
@@ -51,8 +51,15 @@ def _add_output_options(parser: argparse.ArgumentParser, default: Any) -> None:
     )
 
 
+class _Parser(argparse.ArgumentParser):
+    """A usage error is one line too, pointing at --help instead of printing the usage."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"papers-digest: error: {message}; see `{self.prog} --help`\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="papers-digest",
         description="Publish the Hugging Face Daily Papers as Jekyll posts and RSS feeds.",
     )
