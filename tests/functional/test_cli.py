@@ -15,6 +15,7 @@ import feedparser
 import pytest
 
 import papers_digest
+from papers_digest.cli import main
 from tests.conftest import BUCKET
 from tests.replay_server import Canned, ReplayServer
 
@@ -132,20 +133,32 @@ def user_files(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize(("args", "code", "message"), ERRORS)
 def test_bad_input_gives_a_one_line_reason(
-    replay: ReplayServer, user_files: Path, args: list[str], code: int, message: str
+    replay: ReplayServer,
+    user_files: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    code: int,
+    message: str,
 ) -> None:
+    """In-process, for speed: an error that escaped `main` would fail the test here
+    as it would print a traceback there (the subprocess tests below show the real stderr)."""
     host = replay.url.removeprefix("http://")
     given = [arg.format(tmp=user_files, host=host) for arg in args]
     defaults = {"--date": "2026-07-31", "--lang": "en", "--api-base": replay.url}
     if given[0] == "run":
         given += [part for flag, value in defaults.items() if flag not in given
                   for part in (flag, value)]  # fmt: skip
-    done = run_cli(*given, cwd=user_files)
-    assert done.returncode == code
-    assert done.stderr.startswith("papers-digest: error: ")
-    assert message.format(tmp=user_files) in done.stderr
-    assert done.stderr.count("\n") == 1
-    assert done.stdout == ""
+    monkeypatch.chdir(user_files)
+    monkeypatch.delenv("PAPERS_DIGEST_DEBUG", raising=False)
+    with pytest.raises(SystemExit) as exited:
+        main(given)
+    out, err = capsys.readouterr()
+    assert exited.value.code == code
+    assert err.startswith("papers-digest: error: ")
+    assert message.format(tmp=user_files) in err
+    assert err.count("\n") == 1
+    assert out == ""
 
 
 @pytest.mark.parametrize(
