@@ -7,10 +7,13 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Sequence
+import traceback
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn
+from urllib.parse import urlsplit
 
+from . import __version__
 from .days import check_publishable, last_complete_day, parse_day
 from .errors import ConfigError, DigestError, InvalidDayError, InvalidEventError
 from .store import FolderStore, S3Store, Store
@@ -34,15 +37,38 @@ def _store(args: argparse.Namespace) -> Store:
     return FolderStore(args.out or DEFAULT_OUT)
 
 
+def _add_output_options(parser: argparse.ArgumentParser, default: Any) -> None:
+    """`--json` and `--debug`, accepted before and after the subcommand: the subcommand's
+    copies default to SUPPRESS so they do not reset what was given before it."""
+    parser.add_argument(
+        "--json", action="store_true", default=default, help="print the result as JSON"
+    )
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        default=default,
+        help="show the traceback of an error (or set PAPERS_DIGEST_DEBUG=1)",
+    )
+
+
+class _Parser(argparse.ArgumentParser):
+    """A usage error is one line too, pointing at --help instead of printing the usage."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"papers-digest: error: {message}; see `{self.prog} --help`\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="papers-digest",
         description="Publish the Hugging Face Daily Papers as Jekyll posts and RSS feeds.",
     )
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    _add_output_options(parser, False)
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="fetch, rank and store one day's digest and post")
+    _add_output_options(run, argparse.SUPPRESS)
     run.add_argument("--date", metavar="D", help="YYYY-MM-DD (default: the last complete UTC day)")
     _add_store_options(run)
     run.add_argument("--lang", choices=["ko", "en"], help="post language (default: ko)")
@@ -54,10 +80,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     feed = commands.add_parser("feed", help="publish the RSS feeds from the stored digests")
+    _add_output_options(feed, argparse.SUPPRESS)
     _add_store_options(feed)
     feed.add_argument("--date", metavar="D", help="publish this day's digest into the feeds")
     feed.add_argument("--site-url", metavar="URL", help="public base URL (default: $SITE_URL)")
     return parser
+
+
+def _api_base(flag: str | None, env: Mapping[str, str]) -> str | None:
+    """The API base URL from `--api-base` or HF_API_BASE, checked to be an absolute
+    http(s) URL with a host (requests would otherwise fail with a traceback)."""
+    name, raw = ("--api-base", flag) if flag else ("HF_API_BASE", env.get("HF_API_BASE"))
+    if not raw:
+        return None
+    try:
+        parts = urlsplit(raw)
+        valid = parts.scheme in {"http", "https"} and bool(parts.hostname)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        valid = False
+    if not valid:
+        raise ConfigError(
+            f"{name} {raw!r} is not an absolute http(s) URL; give one like https://huggingface.co"
+        )
+    return raw
 
 
 def _run(args: argparse.Namespace) -> dict[str, Any]:
@@ -76,7 +122,7 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
         MIN_UPVOTES=args.min_upvotes,
         TEMPLATE_DIR=args.template_dir,
     )
-    base = args.api_base or os.environ.get("HF_API_BASE") or DEFAULT_API_BASE
+    base = _api_base(args.api_base, os.environ) or DEFAULT_API_BASE
     with requests.Session() as session:
         client = DailyPapersClient(session, base, token=os.environ.get("HF_TOKEN") or None)
         result = run_day(day, source=client, store=_store(args), settings=settings, now=now)
@@ -107,15 +153,24 @@ def _describe(command: str, result: dict[str, Any]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command; an error is one line on stderr (exit 2 for a bad setting or
+    day, 1 for anything else), with the traceback before it under --debug."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    debug = args.debug or os.environ.get("PAPERS_DIGEST_DEBUG", "") not in {"", "0"}
     logging.basicConfig(level=logging.WARNING, format="papers-digest: warning: %(message)s")
     try:
         result = _run(args) if args.command == "run" else _feed(args)
-    except (InvalidDayError, InvalidEventError, ConfigError) as exc:
-        parser.exit(2, f"papers-digest: error: {exc}\n")
-    except DigestError as exc:
-        parser.exit(1, f"papers-digest: error: {exc}\n")
+    except Exception as exc:
+        if debug:
+            traceback.print_exc()
+        if isinstance(exc, InvalidDayError | InvalidEventError | ConfigError):
+            parser.exit(2, f"papers-digest: error: {exc}\n")
+        if isinstance(exc, DigestError):
+            parser.exit(1, f"papers-digest: error: {exc}\n")
+        # Not a message we wrote: it may span lines or quote a header with the token.
+        hint = "" if debug else "; run again with --debug to see the traceback"
+        parser.exit(1, f"papers-digest: error: unexpected {type(exc).__name__}{hint}\n")
     print(json.dumps(result, ensure_ascii=False) if args.json else _describe(args.command, result))
     return 0
 

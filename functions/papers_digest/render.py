@@ -5,12 +5,14 @@ from __future__ import annotations
 import html
 import json
 import re
+import traceback
 from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
 import jinja2
 
+from .errors import ConfigError
 from .model import Digest
 from .settings import DEFAULT_CATEGORIES, PostSettings
 
@@ -66,17 +68,30 @@ def _environment(template_dir: str | None) -> jinja2.Environment:
 
 
 def render_post(digest: Digest, settings: PostSettings) -> str:
-    template = _environment(settings.template_dir).get_template(f"{settings.lang}/post.md.j2")
-    return template.render(
-        title=f"Hugging Face Daily Papers - {digest.day.isoformat()}",
-        day=digest.day,
-        published_at=digest.published_at,
-        categories=settings.categories or DEFAULT_CATEGORIES[settings.lang],
-        tags=settings.tags,
-        author=settings.author,
-        papers=digest.papers,
-        papers_that_day=digest.papers_that_day,
-    )
+    """The post; a template that does not parse or render is a ConfigError naming its
+    file and line."""
+    name = f"{settings.lang}/post.md.j2"
+    try:
+        template = _environment(settings.template_dir).get_template(name)
+        return template.render(
+            title=f"Hugging Face Daily Papers - {digest.day.isoformat()}",
+            day=digest.day,
+            published_at=digest.published_at,
+            categories=settings.categories or DEFAULT_CATEGORIES[settings.lang],
+            tags=settings.tags,
+            author=settings.author,
+            papers=digest.papers,
+            papers_that_day=digest.papers_that_day,
+        )
+    except jinja2.TemplateSyntaxError as exc:
+        where, line, message = exc.filename or name, exc.lineno, exc.message
+    except jinja2.TemplateError as exc:
+        # Jinja rewrites the traceback so that template lines show as frames of the file.
+        frames = traceback.extract_tb(exc.__traceback__)
+        found = [frame for frame in frames if not frame.filename.endswith(".py")] or frames
+        where, line, message = found[-1].filename, found[-1].lineno or 0, exc.message
+    message = " ".join(str(message).split())
+    raise ConfigError(f"template {where}, line {line}: {message}; fix the template") from None
 
 
 def digest_json(digest: Digest) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -74,6 +75,9 @@ def post_settings(env: Mapping[str, str], **overrides: object) -> PostSettings:
         raise ConfigError(f"PUBLISH_TIME={raw_time!r} is not HH:MM") from None
     categories = values.get("POST_CATEGORIES")
     tags = values.get("POST_TAGS")
+    template_dir = values.get("TEMPLATE_DIR")
+    if template_dir and not os.path.isdir(template_dir):
+        raise ConfigError(f"TEMPLATE_DIR={template_dir!r} is not a folder; give an existing one")
     return PostSettings(
         lang=lang,
         top_n=_int("TOP_N", values.get("TOP_N", "10"), 1),
@@ -83,7 +87,7 @@ def post_settings(env: Mapping[str, str], **overrides: object) -> PostSettings:
         author=values.get("POST_AUTHOR"),
         categories=_list(categories) if categories else None,
         tags=_list(tags) if tags else DEFAULT_TAGS,
-        template_dir=values.get("TEMPLATE_DIR"),
+        template_dir=template_dir,
     )
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import os
-import tempfile
+import secrets
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,7 +57,9 @@ class Store(Protocol):
 
 
 class FolderStore:
-    """Keys are paths under `root`. Writes are atomic; conditional writes hold a lock."""
+    """Keys are paths under `root`. Writes are atomic (a temporary file renamed into place)
+    and get the mode of any new file under the process umask; conditional writes hold a
+    lock. Every OSError becomes a one-line StoreError naming the path."""
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
@@ -69,10 +71,13 @@ class FolderStore:
         return path
 
     def get(self, key: str) -> StoredObject | None:
+        path = self._path(key)
         try:
-            body = self._path(key).read_bytes()
+            body = path.read_bytes()
         except FileNotFoundError:
             return None
+        except OSError as exc:
+            raise _os_error(exc, "read", path, self.root) from exc
         return StoredObject(body, _md5_etag(body))
 
     def head_etag(self, key: str) -> str | None:
@@ -90,40 +95,87 @@ class FolderStore:
         if_none_match: bool = False,
     ) -> str:
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with self._lock():
-            if if_match is not None or if_none_match:
-                current = self.head_etag(key)
-                if (if_none_match and current is not None) or (
-                    if_match is not None and current != if_match
-                ):
-                    raise PreconditionFailed(f"{path} changed since it was read")
-            with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as handle:
-                handle.write(body)
-            os.replace(handle.name, path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with self._lock():
+                if if_match is not None or if_none_match:
+                    current = self.head_etag(key)
+                    if (if_none_match and current is not None) or (
+                        if_match is not None and current != if_match
+                    ):
+                        raise PreconditionFailed(f"{path} changed since it was read")
+                _replace(path, body)
+        except OSError as exc:
+            raise _os_error(exc, "write", path, self.root) from exc
         return _md5_etag(body)
 
     @contextlib.contextmanager
     def _lock(self) -> Iterator[None]:
-        self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / ".papers-digest.lock", "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        """An exclusive lock on a file in the folder: flock on POSIX, msvcrt on Windows,
+        each imported here so that the command line loads on either."""
+        with open(self.root / _LOCK_NAME, "a") as lock:
+            if sys.platform == "win32":
+                import msvcrt
+
+                lock.seek(0)
+                msvcrt.locking(lock.fileno(), msvcrt.LK_LOCK, 1)
+                try:
+                    yield
+                finally:
+                    lock.seek(0)
+                    msvcrt.locking(lock.fileno(), msvcrt.LK_UNLCK, 1)
+            else:
+                import fcntl
+
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(lock, fcntl.LOCK_UN)
 
     def list_keys(self, prefix: str, start_after: str = "") -> Iterator[str]:
         base = self.root.resolve()
-        if not base.exists():
-            return
-        for path in sorted(base.rglob("*")):
-            key = path.relative_to(base).as_posix()
-            if path.is_file() and key.startswith(prefix) and key > start_after:
-                yield key
+        try:
+            paths = [path for path in base.rglob("*") if path.is_file()]
+        except OSError as exc:
+            raise _os_error(exc, "list", base, self.root) from exc
+        keys = (path.relative_to(base).as_posix() for path in paths if not _internal(path))
+        yield from sorted(key for key in keys if key.startswith(prefix) and key > start_after)
 
     def describe(self, key: str) -> str:
         return str(self.root / key)
+
+
+_LOCK_NAME = ".papers-digest.lock"
+_TEMP_SUFFIX = ".papers-digest-tmp"
+
+
+def _internal(path: Path) -> bool:
+    """The folder store's own lock and temporary files, which are not keys."""
+    return path.name == _LOCK_NAME or path.name.endswith(_TEMP_SUFFIX)
+
+
+def _replace(path: Path, body: bytes) -> None:
+    """Write `body` to a new file beside `path` and rename it into place. `os.open`
+    with mode 0o666 lets the umask decide the mode, as for any new file (tempfile's
+    0o600 would hide the feeds from a web server running as another user)."""
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(8)}{_TEMP_SUFFIX}")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    handle = os.open(temp, flags, 0o666)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(body)
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
+def _os_error(exc: OSError, action: str, path: Path, root: Path) -> StoreError:
+    reason = exc.strerror or type(exc).__name__
+    return StoreError(
+        f"cannot {action} {path}: {reason}; check that {root} is a folder you can write"
+    )
 
 
 class S3Store:

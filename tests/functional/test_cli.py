@@ -1,9 +1,11 @@
-"""`papers-digest` as a user runs it: a subprocess against a local replay server."""
+"""`papers-digest` as a user runs it: the installed entry point in a subprocess, against a
+local replay server."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
-import shutil
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,20 +14,36 @@ from typing import Any
 import feedparser
 import pytest
 
+import papers_digest
+from papers_digest.cli import main
 from tests.conftest import BUCKET
-from tests.replay_server import ReplayServer
+from tests.replay_server import Canned, ReplayServer
 
-CLI = [sys.executable, "-m", "papers_digest.cli"]
+CLI = [str(Path(sys.executable).parent / "papers-digest")]
 
 
-def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, cli: list[str] = CLI
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*CLI, *args], cwd=cwd, capture_output=True, text=True, timeout=60, check=False
+        [*cli, *args],
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 
-def test_console_script_is_installed() -> None:
-    assert shutil.which("papers-digest", path=str(Path(sys.executable).parent))
+@pytest.mark.parametrize(
+    "cli", [CLI, [sys.executable, "-m", "papers_digest"]], ids=["entry-point", "python-m"]
+)
+def test_version_from_the_one_place_it_is_written(tmp_path: Path, cli: list[str]) -> None:
+    done = run_cli("--version", cwd=tmp_path, cli=cli)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout == f"papers-digest {papers_digest.__version__}\n"
+    assert importlib.metadata.version("hf-papers-digest") == papers_digest.__version__
 
 
 def test_run_writes_both_files_into_the_default_folder(
@@ -44,14 +62,13 @@ def test_run_writes_both_files_into_the_default_folder(
     assert "wrote nothing" in again.stdout
 
 
+@pytest.mark.parametrize("where", ["before", "after"])
 def test_run_in_english_with_top_n_into_a_chosen_folder(
-    replay: ReplayServer, tmp_path: Path
+    replay: ReplayServer, tmp_path: Path, where: str
 ) -> None:
-    done = run_cli(
-        "--json", "run", "--date", "2026-07-31", "--api-base", replay.url,
-        "--out", str(tmp_path / "blog"), "--lang", "en", "--top", "3",
-        cwd=tmp_path,
-    )  # fmt: skip
+    run = ["run", "--date", "2026-07-31", "--api-base", replay.url,
+           "--out", str(tmp_path / "blog"), "--lang", "en", "--top", "3"]  # fmt: skip
+    done = run_cli(*(["--json", *run] if where == "before" else [*run, "--json"]), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     assert summary["papers"] == 3
@@ -66,35 +83,124 @@ def test_an_empty_day_says_so(replay: ReplayServer, tmp_path: Path) -> None:
     assert not (tmp_path / "site").exists()
 
 
-@pytest.mark.parametrize(
-    ("args", "code", "message"),
-    [
-        (["run", "--date", "2026-02-30"], 2, "invalid date '2026-02-30': day is out of range"),
-        (["run", "--date", "2999-01-01"], 2, "day 2999-01-01 has not ended yet"),
-        (["run", "--date", "2020-01-01"], 2, "before Hugging Face Daily Papers began"),
-        (["run", "--top", "0"], 2, "TOP_N='0' must be at least 1"),
-        (["run", "--date", "2026-07-31", "--api-base", "http://127.0.0.1:9"], 1,
-         "cannot connect"),
-    ],
-)  # fmt: skip
+BROKEN_TEMPLATES = {
+    "syntax": "---\ntitle: x\n{% if %}\n",
+    "undefined": "---\ntitle: x\n---\n{{ papers[0].no_such_field }}\n",
+    "crash": "---\n{{ 1 // 0 }}\n",
+}
+ERRORS = [
+    (["run", "--date", "2026-02-30"], 2, "invalid date '2026-02-30': day is out of range"),
+    (["run", "--date", "2999-01-01"], 2, "day 2999-01-01 has not ended yet"),
+    (["run", "--date", "2020-01-01"], 2, "before Hugging Face Daily Papers began"),
+    (["run", "--top", "0"], 2, "TOP_N='0' must be at least 1"),
+    (["run", "--lang", "fr"], 2, "argument --lang: invalid choice: 'fr'"),
+    (["run", "--out", "x", "--bucket", "y"], 2,
+     "argument --bucket: not allowed with argument --out; see `papers-digest run --help`"),
+    (["publish"], 2, "argument command: invalid choice: 'publish'"),
+    (["run", "--api-base", "huggingface.co"], 2,
+     "--api-base 'huggingface.co' is not an absolute http(s) URL"),
+    (["run", "--api-base", "ftp://{host}"], 2, "is not an absolute http(s) URL"),
+    (["run", "--api-base", "http://:80"], 2, "is not an absolute http(s) URL"),
+    (["run", "--template-dir", "{tmp}/no-such-dir"], 2,
+     "TEMPLATE_DIR='{tmp}/no-such-dir' is not a folder"),
+    (["run", "--template-dir", "{tmp}/a-file"], 2, "is not a folder"),
+    (["run", "--template-dir", "{tmp}/syntax"], 2,
+     "template {tmp}/syntax/en/post.md.j2, line 3: Expected an expression"),
+    (["run", "--template-dir", "{tmp}/undefined"], 2,
+     "template {tmp}/undefined/en/post.md.j2, line 4: 'papers_digest.model.Paper object' has no "
+     "attribute 'no_such_field'"),
+    (["run", "--template-dir", "{tmp}/crash"], 1,
+     "unexpected ZeroDivisionError; run again with --debug to see the traceback"),
+    (["run", "--out", "{tmp}/a-file"], 1,
+     "cannot read {tmp}/a-file/_posts/2026-07-31-hf-daily-papers.md: Not a directory; "
+     "check that {tmp}/a-file is a folder you can write"),
+    (["run", "--out", "/sys/papers-digest"], 1,
+     "cannot write /sys/papers-digest/_posts/2026-07-31-hf-daily-papers.md: Operation not "
+     "permitted; check that /sys/papers-digest is a folder you can write"),
+    (["feed", "--out", "{tmp}/a-file"], 1, "cannot read {tmp}/a-file/state/feed-index.json"),
+]  # fmt: skip
+
+
+@pytest.fixture
+def user_files(tmp_path: Path) -> Path:
+    """A file where a folder belongs, and template folders that break in different ways."""
+    (tmp_path / "a-file").write_text("not a folder")
+    for name, text in BROKEN_TEMPLATES.items():
+        (tmp_path / name / "en").mkdir(parents=True)
+        (tmp_path / name / "en" / "post.md.j2").write_text(text)
+    return tmp_path
+
+
+@pytest.mark.parametrize(("args", "code", "message"), ERRORS)
 def test_bad_input_gives_a_one_line_reason(
-    tmp_path: Path, args: list[str], code: int, message: str
+    replay: ReplayServer,
+    user_files: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    code: int,
+    message: str,
 ) -> None:
-    done = run_cli(*args, cwd=tmp_path)
-    assert done.returncode == code
+    """In-process, for speed: an error that escaped `main` would fail the test here
+    as it would print a traceback there (the subprocess tests below show the real stderr)."""
+    host = replay.url.removeprefix("http://")
+    given = [arg.format(tmp=user_files, host=host) for arg in args]
+    defaults = {"--date": "2026-07-31", "--lang": "en", "--api-base": replay.url}
+    if given[0] == "run":
+        given += [part for flag, value in defaults.items() if flag not in given
+                  for part in (flag, value)]  # fmt: skip
+    monkeypatch.chdir(user_files)
+    monkeypatch.delenv("PAPERS_DIGEST_DEBUG", raising=False)
+    with pytest.raises(SystemExit) as exited:
+        main(given)
+    out, err = capsys.readouterr()
+    assert exited.value.code == code
+    assert err.startswith("papers-digest: error: ")
+    assert message.format(tmp=user_files) in err
+    assert err.count("\n") == 1
+    assert out == ""
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "traceback"),
+    [
+        (["--debug", "run"], {}, True),
+        (["run", "--debug"], {}, True),
+        (["run"], {"PAPERS_DIGEST_DEBUG": "1"}, True),
+        (["run"], {"PAPERS_DIGEST_DEBUG": "0"}, False),
+        (["run"], {}, False),
+    ],
+)
+def test_debug_shows_the_traceback_before_the_one_line(
+    tmp_path: Path, args: list[str], env: dict[str, str], traceback: bool
+) -> None:
+    done = run_cli(*args, "--api-base", "huggingface.co", cwd=tmp_path, env=env)
+    assert done.returncode == 2
+    last = "papers-digest: error: --api-base 'huggingface.co' is not an absolute http(s) URL"
+    assert done.stderr.splitlines()[-1].startswith(last)
+    assert done.stderr.startswith("Traceback (most recent call last):\n") is traceback
+    assert ("ConfigError" in done.stderr) is traceback
+
+
+@pytest.mark.parametrize(
+    ("fault", "message"),
+    [
+        (Canned(503, headers={"Retry-After": "0"}), "HTTP 503 after 5 attempts"),
+        (Canned(200, b"<html>oops</html>"), "response is not valid JSON"),
+    ],
+)
+def test_a_failing_source_exits_1_and_writes_nothing(
+    replay: ReplayServer, tmp_path: Path, fault: Canned, message: str
+) -> None:
+    """The retries are the source's (its backoff is tested there); Retry-After: 0 keeps
+    this run from sleeping through them."""
+    replay.faults.extend([fault] * 5)
+    done = run_cli("run", "--date", "2026-07-31", "--api-base", replay.url, cwd=tmp_path)
+    assert done.returncode == 1
     assert done.stderr.startswith("papers-digest: error: ")
     assert message in done.stderr
     assert done.stderr.count("\n") == 1
-    assert "Traceback" not in done.stderr
-
-
-def test_a_malformed_response_exits_non_zero(replay: ReplayServer, tmp_path: Path) -> None:
-    from tests.replay_server import Canned
-
-    replay.faults.append(Canned(200, b"<html>oops</html>"))
-    done = run_cli("run", "--date", "2026-07-31", "--api-base", replay.url, cwd=tmp_path)
-    assert done.returncode == 1
-    assert "response is not valid JSON" in done.stderr
+    assert len(replay.requests) == (5 if fault.status == 503 else 1)
     assert not (tmp_path / "site").exists()
 
 
@@ -124,6 +230,17 @@ def test_run_and_feed_against_an_s3_endpoint(
     assert not parsed.bozo
     self_links = [link.href for link in parsed.feed.links if link.rel == "self"]
     assert self_links == ["https://papers.example.com/feed.xml"]
+
+
+def test_the_cli_starts_without_fcntl(s3_server: Any, tmp_path: Path) -> None:
+    """As on Windows, where there is no fcntl: `--bucket` needs no lock at all."""
+    no_fcntl = (
+        "import runpy, sys; sys.modules['fcntl'] = None; "
+        "runpy.run_module('papers_digest', run_name='__main__')"
+    )
+    done = run_cli("feed", "--bucket", BUCKET, cwd=tmp_path, cli=[sys.executable, "-c", no_fcntl])
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.startswith("feeds ")
 
 
 def test_feed_for_a_day_without_a_digest_says_what_to_do(tmp_path: Path) -> None:
