@@ -8,8 +8,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -50,61 +48,6 @@ def alternate(jobs: dict[str, Callable[[], float]], rounds: int) -> dict[str, fl
         for name, job in jobs.items():
             samples[name].append(job())
     return {name: statistics.median(values) for name, values in samples.items()}
-
-
-# ------------------------------------------------------------------ cold start
-
-
-def import_seconds(statement: str) -> float:
-    """Wall time of `statement` in a fresh interpreter, measured inside it."""
-    code = f"import time; t = time.perf_counter()\n{statement}\nprint(time.perf_counter() - t)"
-    env = {**os.environ, "POWERTOOLS_SERVICE_NAME": "bench", "POWERTOOLS_METRICS_NAMESPACE": "B"}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True, env=env)  # fmt: skip
-    return float(done.stdout.strip())
-
-
-def our_slowest_imports(module: str, count: int = 3) -> str:
-    env = {**os.environ, "POWERTOOLS_SERVICE_NAME": "bench", "POWERTOOLS_METRICS_NAMESPACE": "B"}
-    done = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {module}"],
-                          capture_output=True, text=True, check=True, env=env)  # fmt: skip
-    own = []
-    for line in done.stderr.splitlines():
-        parts = [part.strip() for part in line.removeprefix("import time:").split("|")]
-        if len(parts) == 3 and parts[2].startswith("papers_digest"):
-            own.append((int(parts[0]), parts[2]))
-    own.sort(reverse=True)
-    return ", ".join(f"{name} {micros / 1000:.1f} ms" for micros, name in own[:count])
-
-
-def cold_start(rounds: int) -> list[Row]:
-    boto3_floor = "import boto3"
-    digest_libs = ("import boto3, requests, jinja2\n"
-                   "from aws_lambda_powertools import Logger, Metrics")  # fmt: skip
-    feed_libs = "import boto3\nfrom aws_lambda_powertools import Logger, Metrics"
-    jobs = {
-        "boto3": lambda: import_seconds(boto3_floor),
-        "digest libs": lambda: import_seconds(digest_libs),
-        "digest handler": lambda: import_seconds(
-            "import boto3\nimport papers_digest.digest_handler"
-        ),
-        "feed libs": lambda: import_seconds(feed_libs),
-        "feed handler": lambda: import_seconds("import boto3\nimport papers_digest.feed_handler"),
-    }
-    t = alternate(jobs, rounds)
-    ms = lambda s: f"{s * 1000:.0f} ms"  # noqa: E731
-    return [
-        Row("Digest handler import (fresh interpreter, + boto3)", ms(t["digest handler"]),
-            f"its libraries alone: {ms(t['digest libs'])}",
-            f"{t['digest handler'] / t['digest libs']:.2f}x",
-            "goal ≤ 1.3x; ours: " + our_slowest_imports("papers_digest.digest_handler")),
-        Row("Feed handler import (fresh interpreter, + boto3)", ms(t["feed handler"]),
-            f"its libraries alone: {ms(t['feed libs'])}",
-            f"{t['feed handler'] / t['feed libs']:.2f}x",
-            "no requests or Jinja2 on this path; ours: "
-            + our_slowest_imports("papers_digest.feed_handler")),
-        Row("boto3 alone (what the runtime pays anyway)", ms(t["boto3"]), "-", "-", ""),
-    ]  # fmt: skip
 
 
 # ------------------------------------------------------------------ S3 and the source
@@ -312,28 +255,6 @@ def throughput(rounds: int) -> list[Row]:
     )]  # fmt: skip
 
 
-# ------------------------------------------------------------------ package size
-
-
-def package_size() -> list[Row]:
-    build = ROOT / ".aws-sam" / "build"
-    if not (build / "DigestFunction").is_dir():
-        return [Row("Deployed package (sam build)", "not built", "-", "-",
-                    "run `bash infra/check-template` first")]  # fmt: skip
-    rows = []
-    for function in ("DigestFunction", "FeedFunction"):
-        folder = build / function
-        total = sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
-        ours = sum(p.stat().st_size for p in (folder / "papers_digest").rglob("*") if p.is_file())
-        has_boto3 = (folder / "boto3").exists()
-        rows.append(Row(
-            f"{function} package (unzipped, sam build)", f"{total / 1e6:.1f} MB",
-            "Lambda's limit: 250 MB", f"{total / 250e6:.3f}x",
-            f"our code {ours / 1e3:.0f} kB; boto3 {'bundled!' if has_boto3 else 'not bundled'}",
-        ))  # fmt: skip
-    return rows
-
-
 # ------------------------------------------------------------------ the table
 
 
@@ -359,8 +280,11 @@ def main() -> int:
     sizes = [10, 100, 1000] if args.quick else [10, 100, 1000, 10000]
     rounds = 3 if args.quick else 7
     started = time.perf_counter()
+    from bench.startup import cold_invocations, cold_start, package_size
+
     rows = cold_start(rounds)
     with moto_s3():
+        rows += cold_invocations(rounds)
         rows += requests_per_run()
         rows += growth(sizes, publishes=3 if args.quick else 5)
     rows += throughput(rounds)
@@ -377,8 +301,3 @@ def main() -> int:
         _, after = rest.split(END, 1)
         README.write_text(f"{before}{START}\n{table}\n{END}{after}", "utf-8")
     return 0
-
-
-if __name__ == "__main__":
-    sys.path.insert(0, str(ROOT))
-    sys.exit(main())

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import importlib
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from papers_digest.keys import (
     DIGEST_PREFIX,
@@ -18,35 +16,7 @@ from papers_digest.keys import (
     PAPERS_FEED_KEY,
     POST_PREFIX,
 )
-
-ROOT = Path(__file__).parents[2]
-
-
-class CfnLoader(yaml.SafeLoader):
-    """YAML with CloudFormation's short tags (!Ref, !Sub, !If ...) read as their long form."""
-
-
-def _tag(loader: CfnLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-        if suffix == "GetAtt":
-            value = value.split(".", 1)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    return {name: value}
-
-
-CfnLoader.add_multi_constructor("!", _tag)
-TEMPLATE: dict[str, Any] = yaml.load((ROOT / "template.yaml").read_text("utf-8"), CfnLoader)  # noqa: S506
-RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
-FUNCTIONS = {
-    name: resource["Properties"]
-    for name, resource in RESOURCES.items()
-    if resource["Type"] == "AWS::Serverless::Function"
-}
+from tests.stack.cfn import FUNCTIONS, RESOURCES, ROOT, TEMPLATE, as_list
 
 
 def statements(policies: list[Any]) -> list[dict[str, Any]]:
@@ -59,10 +29,6 @@ def statements(policies: list[Any]) -> list[dict[str, Any]]:
             assert "Statement" in policy, f"use explicit statements, not {policy}"
             found += policy["Statement"]
     return found
-
-
-def as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
 
 
 def object_patterns(resources: Any) -> set[str]:
@@ -257,3 +223,39 @@ def test_local_env_names_only_variables_the_template_declares() -> None:
     for function, variables in local.items():
         declared = shared | set(FUNCTIONS[function]["Environment"]["Variables"])
         assert set(variables) <= declared, function
+
+
+def test_only_the_rule_whose_dead_letters_go_there_may_send_to_the_failure_queue() -> None:
+    """An EventBridge rule sends its dead letters under the queue's policy; the Scheduler
+    and Lambda's on-failure destinations send with their IAM roles, which SAM grants."""
+    senders = {
+        f"{function}{name}": event["Type"]  # the logical id SAM gives what it generates
+        for function, props in FUNCTIONS.items()
+        for name, event in props["Events"].items()
+        if event["Properties"]["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": ["FailureQueue", "Arn"]}
+    }
+    assert senders == {
+        "DigestFunctionDaily": "ScheduleV2",
+        "FeedFunctionDigestLanded": "EventBridgeRule",
+    }
+    document = RESOURCES["FailureQueuePolicy"]["Properties"]["PolicyDocument"]
+    (statement,) = document["Statement"]
+    assert statement["Effect"] == "Allow"
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+    assert statement["Action"] == "sqs:SendMessage"
+    assert statement["Resource"] == {"Fn::GetAtt": ["FailureQueue", "Arn"]}
+    assert statement["Condition"] == {
+        "ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["FeedFunctionDigestLanded", "Arn"]}}
+    }
+
+
+def test_the_post_time_follows_the_schedule_and_the_permalink_is_a_parameter() -> None:
+    env = FUNCTIONS["DigestFunction"]["Environment"]["Variables"]
+    assert env["PUBLISH_SCHEDULE"] == {"Ref": "ScheduleExpression"}
+    assert env["PUBLISH_TIMEZONE"] == {"Ref": "ScheduleTimezone"}
+    assert env["POST_PERMALINK"] == {"Ref": "PostPermalink"}
+    assert TEMPLATE["Parameters"]["PostPermalink"]["Default"] == ""
+    every_variable = set(TEMPLATE["Globals"]["Function"]["Environment"]["Variables"])
+    for props in FUNCTIONS.values():
+        every_variable |= set(props["Environment"]["Variables"])
+    assert "PUBLISH_TIME" not in every_variable  # a fixed time would not follow the schedule
