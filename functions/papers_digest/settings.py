@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -12,6 +13,8 @@ from .errors import ConfigError
 LANGUAGES = ("ko", "en")
 DEFAULT_CATEGORIES = {"ko": ("Daily Papers", "일간"), "en": ("Daily Papers", "Daily")}
 DEFAULT_TAGS = ("huggingface", "papers", "daily", "ai")
+# A URL path of plain characters and date placeholders (`:` would be Jekyll's own).
+_PERMALINK = re.compile(r"/(?:[A-Za-z0-9._~/-]|\{(?:date|year|month|day)\})*")
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,7 @@ class PostSettings:
     categories: tuple[str, ...] | None = None
     tags: tuple[str, ...] = DEFAULT_TAGS
     template_dir: str | None = None
+    permalink: str = ""  # a POST_PERMALINK pattern; empty: the blog's permalink and our slug
 
     def publish_datetime(self, day: date) -> datetime:
         """The post's date: the day at the publish time, in the publish timezone."""
@@ -43,6 +47,20 @@ def _int(name: str, raw: str, minimum: int) -> int:
 
 def _list(raw: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+def _permalink(raw: str) -> str:
+    if not _PERMALINK.fullmatch(raw):
+        raise ConfigError(
+            f"POST_PERMALINK={raw!r} must be a path starting with / of letters, digits, "
+            "-._~/ and {date}, {year}, {month}, {day}, e.g. /posts/daily-papers-{date}/"
+        )
+    if "{date}" not in raw and not all(f"{{{part}}}" in raw for part in ("year", "month", "day")):
+        raise ConfigError(
+            f"POST_PERMALINK={raw!r} gives every post the same URL: put {{date}} "
+            "(or {year}, {month} and {day}) in it"
+        )
+    return raw
 
 
 def int_setting(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
@@ -82,4 +100,5 @@ def post_settings(env: Mapping[str, str], **overrides: object) -> PostSettings:
         categories=_list(categories) if categories else None,
         tags=_list(tags) if tags else DEFAULT_TAGS,
         template_dir=values.get("TEMPLATE_DIR"),
+        permalink=_permalink(values["POST_PERMALINK"]) if "POST_PERMALINK" in values else "",
     )

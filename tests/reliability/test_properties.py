@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 from datetime import date
@@ -21,7 +20,7 @@ from papers_digest.feeds import (
     xml_text,
 )
 from papers_digest.model import clean_text
-from papers_digest.render import render_post, yaml_scalar
+from papers_digest.render import plain_text, render_post, yaml_scalar
 from papers_digest.settings import PostSettings
 from tests.digests import REAL_PAPERS, digest_for
 from tests.htmlcheck import live_markup
@@ -46,7 +45,9 @@ def test_the_post_keeps_any_title_as_yaml_and_inert(title: str, abstract: str) -
     paper = replace(REAL_PAPERS[0], title=clean_text(title) or "x", abstract=clean_text(abstract))
     post = render_post(digest_for(DAY, (paper, *REAL_PAPERS[1:3])), PostSettings())
     _, front, body = post.split("---\n", 2)
-    assert html.unescape(yaml.safe_load(front)["description"]) == paper.title
+    description = yaml.safe_load(front)["description"]
+    assert description == plain_text(paper.title)
+    assert "<" not in description
     assert "<" not in body  # no tag can open from the paper's text
 
 
