@@ -85,16 +85,17 @@ def stub_site(dest: Path) -> Path:
     return dest
 
 
-def build(site: Path, out: Path) -> str:
-    """Build `site` into `out`; the log, which must hold no warning: Jekyll reports a
-    `Conflict` (two pages on one URL) and goes on, exiting 0."""
+def build(site: Path, out: Path, configs: list[Path] | None = None) -> str:
+    """Build `site` into `out` (by default with the theme's config and the stubs'); the
+    log, which must hold no warning: Jekyll reports a `Conflict` (two pages on one URL)
+    and goes on, exiting 0."""
     jekyll = shutil.which("jekyll")
     if jekyll is None:
         pytest.fail("jekyll is not installed: run `apt-get install jekyll` (tests/run does)")
-    configs = f"{site / '_config.yml'},{site / STUB_CONFIG}"
+    configs = configs or [site / "_config.yml", site / STUB_CONFIG]
     done = subprocess.run(
         [jekyll, "build", "--strict_front_matter", "-s", str(site), "-d", str(out),
-         "--config", configs],
+         "--config", ",".join(map(str, configs))],
         capture_output=True, text=True, timeout=300, check=False,
         # The theme's Gemfile asks for gems Debian does not ship (html-proofer): Jekyll
         # loads the plugins named in the config instead.

@@ -76,6 +76,33 @@ def visible_text(page: str) -> str:
     return plain(html.unescape(re.sub(r"<[^>]+>", "", page)))
 
 
+# A bare site whose layout prints `description` raw, for the reliability suite's hostile
+# texts: one quick build per text, stricter than a theme that escapes it.
+CONFIG = """\
+title: Test blog
+permalink: /posts/:year-:month-:day/
+defaults:
+  - scope: {path: ""}
+    values: {layout: post}
+"""
+LAYOUT = """\
+<!DOCTYPE html>
+<html><head><title>{{ page.title | escape }}</title>
+<meta name="description" content="{{ page.description }}"></head>
+<body><h1 class="post-title">{{ page.title | escape }}</h1>
+<article>{{ content }}</article></body></html>
+"""
+
+
+def jekyll_build(source: Path) -> Path:
+    """Build the posts in `source` with the bare layout; the output folder."""
+    (source / "_config.yml").write_text(CONFIG, encoding="utf-8")
+    (source / "_layouts").mkdir(exist_ok=True)
+    (source / "_layouts" / "post.html").write_text(LAYOUT, encoding="utf-8")
+    build(source, source / "_site", configs=[source / "_config.yml"])
+    return source / "_site"
+
+
 class FixtureSource:
     """The recorded API responses, as the pipeline's source."""
 
