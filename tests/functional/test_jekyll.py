@@ -119,6 +119,7 @@ def write_post(site: Path, day: date, papers: tuple[Paper, ...], settings: PostS
 class Blog:
     out: Path
     log: str
+    posts: int  # in the site's _posts
 
     def page(self, path: str) -> str:
         return (self.out / path.strip("/") / "index.html").read_text(encoding="utf-8")
@@ -145,11 +146,14 @@ def blog(tmp_path_factory: pytest.TempPathFactory) -> Blog:
     write_post(site, date(2026, 7, 29), REAL, KO)
     moved = post_settings({"POST_LANG": "en", "POST_PERMALINK": "/posts/daily-papers-{date}/"})
     write_post(site, date(2026, 7, 28), REAL[:3], moved)
-    return Blog(root / "out", build(site, root / "out"))
+    posts = len(list((site / "_posts").glob("*.md")))
+    return Blog(root / "out", build(site, root / "out"), posts)
 
 
 def test_the_build_reports_no_conflict_or_warning(blog: Blog) -> None:
     assert not re.search(r"conflict|warn|shared by multiple|deprecat", blog.log, re.I), blog.log
+    pages = list(blog.out.glob("posts/*/index.html"))
+    assert len(pages) == blog.posts == len(POSTS) + 3  # with the theme's 3 sample posts
 
 
 @pytest.mark.parametrize("post", POSTS, ids=lambda post: post.path)
@@ -203,7 +207,7 @@ def test_the_sitemap_lists_each_post_once(blog: Blog) -> None:
     urls = Counter(loc.text or "" for loc in tree.findall("s:url/s:loc", namespace))
     assert max(urls.values()) == 1
     for post in POSTS:
-        assert [url for url in urls if url.endswith(post.path)] != []
+        assert sum(url.endswith(post.path) for url in urls) == 1
 
 
 def test_real_days_show_their_papers(blog: Blog) -> None:
