@@ -46,11 +46,11 @@ _NO_TAGS = str.maketrans({"<": "\uff1c", ">": "\uff1e"})
 
 
 def plain_text(text: str) -> str:
-    """Text for front matter values themes print as plain text in some places and
-    unescaped in others (Chirpy's `description`: escaped in its home card, `&` alone
-    escaped in its Atom feed, Markdown-rendered then stripped in its meta tags). No HTML
-    escaping, which would show as `&#x27;`; `<` and `>` become fullwidth look-alikes
-    (U+FF1C, U+FF1E), so no tag can open wherever the value lands."""
+    """Text for front matter values that themes escape themselves, such as `description`
+    (Chirpy's SEO tags escape it; its 7.x home cards and Atom feed too, the feed only its
+    `&`), and may print raw elsewhere. No HTML escaping, which readers would see as
+    `&#x27;`; `<` and `>` become fullwidth look-alikes (U+FF1C, U+FF1E), so no tag can
+    open wherever the value lands."""
     return text.translate(_NO_TAGS)
 
 
