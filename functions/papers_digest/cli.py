@@ -8,14 +8,14 @@ import logging
 import os
 import sys
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, NoReturn
-from urllib.parse import urlsplit
 
 from . import __version__
 from .days import check_publishable, last_complete_day, parse_day
 from .errors import ConfigError, DigestError, InvalidDayError, InvalidEventError
+from .settings import LANGUAGES, FeedSettings, PostSettings, SourceSettings, feed_settings
 from .store import FolderStore, S3Store, Store
 
 DEFAULT_OUT = "site"
@@ -71,47 +71,36 @@ def build_parser() -> argparse.ArgumentParser:
     _add_output_options(run, argparse.SUPPRESS)
     run.add_argument("--date", metavar="D", help="YYYY-MM-DD (default: the last complete UTC day)")
     _add_store_options(run)
-    run.add_argument("--lang", choices=["ko", "en"], help="post language (default: ko)")
-    run.add_argument("--top", type=int, metavar="N", help="papers to list (default: 10)")
-    run.add_argument("--min-upvotes", type=int, metavar="N", help="leave out papers below N")
+    run.add_argument(
+        "--lang", choices=LANGUAGES, help=f"post language (default: {PostSettings.lang})"
+    )
+    run.add_argument("--top", metavar="N", help=f"papers to list (default: {PostSettings.top_n})")
+    run.add_argument("--min-upvotes", metavar="N", help="leave out papers below N upvotes")
     run.add_argument("--template-dir", metavar="DIR", help="override the shipped templates")
     run.add_argument(
-        "--api-base", metavar="URL", help="API base URL (default: $HF_API_BASE or huggingface.co)"
+        "--api-base",
+        metavar="URL",
+        help=f"API base URL (default: $HF_API_BASE or {SourceSettings.api_base})",
     )
 
     feed = commands.add_parser("feed", help="publish the RSS feeds from the stored digests")
     _add_output_options(feed, argparse.SUPPRESS)
     _add_store_options(feed)
     feed.add_argument("--date", metavar="D", help="publish this day's digest into the feeds")
-    feed.add_argument("--site-url", metavar="URL", help="public base URL (default: $SITE_URL)")
+    feed.add_argument(
+        "--site-url",
+        metavar="URL",
+        help=f"public base URL (default: $SITE_URL or {FeedSettings.site_url})",
+    )
     return parser
-
-
-def _api_base(flag: str | None, env: Mapping[str, str]) -> str | None:
-    """The API base URL from `--api-base` or HF_API_BASE, checked to be an absolute
-    http(s) URL with a host (requests would otherwise fail with a traceback)."""
-    name, raw = ("--api-base", flag) if flag else ("HF_API_BASE", env.get("HF_API_BASE"))
-    if not raw:
-        return None
-    try:
-        parts = urlsplit(raw)
-        valid = parts.scheme in {"http", "https"} and bool(parts.hostname)
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
-    except ValueError:
-        valid = False
-    if not valid:
-        raise ConfigError(
-            f"{name} {raw!r} is not an absolute http(s) URL; give one like https://huggingface.co"
-        )
-    return raw
 
 
 def _run(args: argparse.Namespace) -> dict[str, Any]:
     import requests
 
     from .pipeline import run_day
-    from .settings import post_settings
-    from .source import DEFAULT_API_BASE, DailyPapersClient
+    from .settings import post_settings, source_settings
+    from .source import DailyPapersClient
 
     now = datetime.now(UTC)
     day = check_publishable(parse_day(args.date), now) if args.date else last_complete_day(now)
@@ -122,16 +111,15 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
         MIN_UPVOTES=args.min_upvotes,
         TEMPLATE_DIR=args.template_dir,
     )
-    base = _api_base(args.api_base, os.environ) or DEFAULT_API_BASE
+    source = source_settings(os.environ, HF_API_BASE=args.api_base)
     with requests.Session() as session:
-        client = DailyPapersClient(session, base, token=os.environ.get("HF_TOKEN") or None)
+        client = DailyPapersClient(session, source.api_base, token=source.token)
         result = run_day(day, source=client, store=_store(args), settings=settings, now=now)
     return result.summary()
 
 
 def _feed(args: argparse.Namespace) -> dict[str, Any]:
     from .publish import publish_day, rebuild
-    from .settings import feed_settings
 
     settings = feed_settings(os.environ, SITE_URL=args.site_url)
     store = _store(args)

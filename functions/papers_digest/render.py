@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import html
 import json
 import re
 import traceback
 from collections.abc import Sequence
+from datetime import date
 from functools import cache
 from typing import Any
 
@@ -42,10 +42,32 @@ def inert(text: str) -> str:
     return shown.translate(_INERT).replace("{:", "\\{:")
 
 
-def escape_html(text: str) -> str:
-    """Full escaping, quotes included, for front matter values, which themes may print
-    unfiltered into HTML text or attributes; `html.unescape` gives the text back exactly."""
-    return html.escape(text, quote=True)
+# Look-alikes for the angle brackets: no parser reads them as a tag, every reader still
+# sees the comparison or the literal tag the title spells out.
+_NO_TAGS = str.maketrans({"<": "\uff1c", ">": "\uff1e"})
+
+
+def plain_text(text: str) -> str:
+    """Text for front matter values that themes escape themselves, such as `description`
+    (Chirpy's SEO tags escape it; its 7.x home cards and Atom feed too, the feed only its
+    `&`), and may print raw elsewhere. No HTML escaping, which readers would see as
+    `&#x27;`; `<` and `>` become fullwidth look-alikes (U+FF1C, U+FF1E), so no tag can
+    open wherever the value lands."""
+    return text.translate(_NO_TAGS)
+
+
+def post_slug(day: date) -> str:
+    """The post's `slug`: what Jekyll's `:title` stands for, so each day gets its own URL
+    under the blog's permalink (the file name's `hf-daily-papers` is the same every day)."""
+    return f"hf-daily-papers-{day.isoformat()}"
+
+
+def post_permalink(pattern: str, day: date) -> str:
+    """The post's explicit `permalink` from a POST_PERMALINK pattern (validated in
+    settings); empty when there is none."""
+    return pattern.format(
+        date=day.isoformat(), year=f"{day.year:04d}", month=f"{day.month:02d}", day=f"{day.day:02d}"
+    )
 
 
 @cache
@@ -63,7 +85,7 @@ def _environment(template_dir: str | None) -> jinja2.Environment:
     )
     env.filters["yaml"] = yaml_scalar
     env.filters["inert"] = inert
-    env.filters["escape_html"] = escape_html
+    env.filters["plain"] = plain_text
     return env
 
 
@@ -76,6 +98,8 @@ def render_post(digest: Digest, settings: PostSettings) -> str:
         return template.render(
             title=f"Hugging Face Daily Papers - {digest.day.isoformat()}",
             day=digest.day,
+            slug=post_slug(digest.day),
+            permalink=post_permalink(settings.permalink, digest.day),
             published_at=digest.published_at,
             categories=settings.categories or DEFAULT_CATEGORIES[settings.lang],
             tags=settings.tags,

@@ -92,17 +92,18 @@ ERRORS = [
     (["run", "--date", "2026-02-30"], 2, "invalid date '2026-02-30': day is out of range"),
     (["run", "--date", "2999-01-01"], 2, "day 2999-01-01 has not ended yet"),
     (["run", "--date", "2020-01-01"], 2, "before Hugging Face Daily Papers began"),
-    (["run", "--top", "0"], 2, "TOP_N='0' must be at least 1"),
+    (["run", "--top", "0"], 2, "--top='0' must be at least 1"),
+    (["run", "--top", "ten"], 2, "--top='ten' is not a whole number"),
     (["run", "--lang", "fr"], 2, "argument --lang: invalid choice: 'fr'"),
     (["run", "--out", "x", "--bucket", "y"], 2,
      "argument --bucket: not allowed with argument --out; see `papers-digest run --help`"),
     (["publish"], 2, "argument command: invalid choice: 'publish'"),
     (["run", "--api-base", "huggingface.co"], 2,
-     "--api-base 'huggingface.co' is not an absolute http(s) URL"),
+     "--api-base='huggingface.co' is not an absolute http(s) URL"),
     (["run", "--api-base", "ftp://{host}"], 2, "is not an absolute http(s) URL"),
     (["run", "--api-base", "http://:80"], 2, "is not an absolute http(s) URL"),
     (["run", "--template-dir", "{tmp}/no-such-dir"], 2,
-     "TEMPLATE_DIR='{tmp}/no-such-dir' is not a folder"),
+     "--template-dir='{tmp}/no-such-dir' is not a folder"),
     (["run", "--template-dir", "{tmp}/a-file"], 2, "is not a folder"),
     (["run", "--template-dir", "{tmp}/syntax"], 2,
      "template {tmp}/syntax/en/post.md.j2, line 3: Expected an expression"),
@@ -176,7 +177,7 @@ def test_debug_shows_the_traceback_before_the_one_line(
 ) -> None:
     done = run_cli(*args, "--api-base", "huggingface.co", cwd=tmp_path, env=env)
     assert done.returncode == 2
-    last = "papers-digest: error: --api-base 'huggingface.co' is not an absolute http(s) URL"
+    last = "papers-digest: error: --api-base='huggingface.co' is not an absolute http(s) URL"
     assert done.stderr.splitlines()[-1].startswith(last)
     assert done.stderr.startswith("Traceback (most recent call last):\n") is traceback
     assert ("ConfigError" in done.stderr) is traceback

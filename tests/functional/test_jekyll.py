@@ -1,24 +1,83 @@
-"""Generated posts built by the real Jekyll with --strict_front_matter."""
+"""Several days of posts built into one real Chirpy blog (tests/chirpy.py): each post on
+its own page, its title and description shown as plain text, the theme's Atom feed and
+sitemap listing each post once."""
 
 from __future__ import annotations
 
 import html
 import re
 import shutil
-import subprocess
+import xml.etree.ElementTree as ET
+from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
+import feedparser
 import pytest
 
 from papers_digest.keys import post_key
 from papers_digest.model import Digest, Paper, parse_day_response, rank
+from papers_digest.pipeline import run_day
 from papers_digest.render import render_post
-from papers_digest.settings import PostSettings
+from papers_digest.settings import PostSettings, post_settings
+from papers_digest.store import FolderStore
+from tests.chirpy import Page, build, stub_site
 from tests.conftest import REAL_DAY, SEED_DAY, api_items
+from tests.htmlcheck import live_markup
 
 pytestmark = pytest.mark.jekyll
 
+NOW = datetime(2026, 8, 1, tzinfo=UTC)
+HOSTILE = [
+    "<script>alert('x')</script> & <img src=x onerror=alert(1)>",
+    'Say "hi": {{ site.title }} {% raw %} #1',
+    "[bracket] @at ]]> \u202eRTL עברית 🤗",
+    '[click](javascript:alert(1)) ![x](https://x.test/x.png) *em*{: onclick="alert(1)"}',
+]
+HOSTILE_DAY = date(2026, 7, 30)
+KO = PostSettings(author="lim4349")
+EN = PostSettings(lang="en")
+REAL = rank(parse_day_response(api_items(REAL_DAY), REAL_DAY).papers, 10)
+SEED = rank(parse_day_response(api_items(SEED_DAY), SEED_DAY).papers, 10)
+
+
+@dataclass(frozen=True)
+class Expected:
+    """A post as the blog must show it."""
+
+    day: date
+    path: str
+    description: str  # as the reader sees it
+
+    @property
+    def title(self) -> str:
+        return f"Hugging Face Daily Papers - {self.day.isoformat()}"
+
+
+POSTS = [
+    Expected(SEED_DAY, "/posts/hf-daily-papers-2026-01-28/", SEED[0].title),
+    Expected(REAL_DAY, "/posts/hf-daily-papers-2026-07-31/", REAL[0].title),
+    Expected(HOSTILE_DAY, "/posts/hf-daily-papers-2026-07-30/",
+             "＜script＞alert('x')＜/script＞ & ＜img src=x onerror=alert(1)＞"),
+    Expected(date(2026, 7, 29), "/posts/hf-daily-papers-2026-07-29/", REAL[0].title),
+    Expected(date(2026, 7, 28), "/posts/daily-papers-2026-07-28/", REAL[0].title),
+]  # fmt: skip
+SMART_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
+
+
+def plain(text: str) -> str:
+    """Text as written, with kramdown's typographic quotes made plain again."""
+    return " ".join(text.translate(SMART_QUOTES).split())
+
+
+def visible_text(page: str) -> str:
+    return plain(html.unescape(re.sub(r"<[^>]+>", "", page)))
+
+
+# A bare site whose layout prints `description` raw, for the reliability suite's hostile
+# texts: one quick build per text, stricter than a theme that escapes it.
 CONFIG = """\
 title: Test blog
 permalink: /posts/:year-:month-:day/
@@ -31,98 +90,146 @@ LAYOUT = """\
 <html><head><title>{{ page.title | escape }}</title>
 <meta name="description" content="{{ page.description }}"></head>
 <body><h1 class="post-title">{{ page.title | escape }}</h1>
-<p class="meta">{{ page.date | date: "%Y-%m-%d %H:%M %z" }} {{ page.author }}
-{{ page.categories | join: "|" }}</p>
 <article>{{ content }}</article></body></html>
 """
 
-HOSTILE = [
-    'Say "hi": {{ site.title }} {% raw %} #1',
-    "<script>alert('x')</script> & <img src=x onerror=alert(1)>",
-    "[bracket] @at ]]> \u202eRTL עברית 🤗",
-    '[click](javascript:alert(1)) ![x](https://x.test/x.png) *em*{: onclick="alert(1)"}',
-]
-
-
-SMART_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
-
-
-def visible_text(page: str) -> str:
-    """What a reader sees, with kramdown's typographic quotes made plain again."""
-    return html.unescape(re.sub(r"<[^>]+>", "", page)).translate(SMART_QUOTES)
-
 
 def jekyll_build(source: Path) -> Path:
-    jekyll = shutil.which("jekyll")
-    if jekyll is None:
-        pytest.fail("jekyll is not installed: run `apt-get install jekyll` (tests/run does)")
+    """Build the posts in `source` with the bare layout; the output folder."""
     (source / "_config.yml").write_text(CONFIG, encoding="utf-8")
     (source / "_layouts").mkdir(exist_ok=True)
     (source / "_layouts" / "post.html").write_text(LAYOUT, encoding="utf-8")
-    out = source / "_site"
-    done = subprocess.run(
-        [jekyll, "build", "--strict_front_matter", "--safe", "-s", str(source), "-d", str(out)],
-        capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stdout + done.stderr
-    return out
+    build(source, source / "_site", configs=[source / "_config.yml"])
+    return source / "_site"
 
 
-def write_post(source: Path, digest: Digest, settings: PostSettings) -> None:
-    path = source / post_key(digest.day)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_post(digest, settings), encoding="utf-8")
+class FixtureSource:
+    """The recorded API responses, as the pipeline's source."""
+
+    def fetch_day(self, day: date) -> list[Any]:
+        return api_items(day)
 
 
-def digest_of(
-    day_papers: tuple[Paper, ...], settings: PostSettings, day: date = REAL_DAY
-) -> Digest:
-    generated = datetime(2026, 8, 1, tzinfo=UTC)
-    return Digest(day, day_papers, len(day_papers), settings.publish_datetime(day), generated)
+def write_post(site: Path, day: date, papers: tuple[Paper, ...], settings: PostSettings) -> None:
+    digest = Digest(day, papers, len(papers), settings.publish_datetime(day), NOW)
+    (site / post_key(day)).write_text(render_post(digest, settings), encoding="utf-8")
 
 
-def test_real_and_hostile_posts_build_with_the_right_text(tmp_path: Path) -> None:
-    settings = PostSettings(author="lim4349")
-    real = rank(parse_day_response(api_items(REAL_DAY), REAL_DAY).papers, 10)
-    write_post(tmp_path, digest_of(real, settings), settings)
-    seed = rank(parse_day_response(api_items(SEED_DAY), SEED_DAY).papers, 10)
-    write_post(tmp_path, digest_of(seed, settings, SEED_DAY), settings)
-    hostile_day = REAL_DAY.replace(day=30)
+@dataclass(frozen=True)
+class Blog:
+    out: Path
+    log: str
+    posts: int  # in the site's _posts
+
+    def page(self, path: str) -> str:
+        return (self.out / path.strip("/") / "index.html").read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def blog(tmp_path_factory: pytest.TempPathFactory) -> Blog:
+    """One build for every check: the recorded days through the pipeline (ko and en), a
+    hostile day, a day of real papers, and one with a POST_PERMALINK, next to the theme's
+    own sample posts."""
+    root = tmp_path_factory.mktemp("chirpy")
+    site = stub_site(root / "site")
+    bucket = FolderStore(root / "bucket")
+    for day, settings in [(SEED_DAY, KO), (REAL_DAY, EN)]:
+        run_day(day, source=FixtureSource(), store=bucket, settings=settings, now=NOW)
+    for day in (SEED_DAY, REAL_DAY):
+        shutil.copy(root / "bucket" / post_key(day), site / post_key(day))
     hostile = tuple(
         Paper(arxiv_id=f"2607.0000{i}", title=title, abstract=f"Abstract: {title}", upvotes=9 - i,
               organization=title)
         for i, title in enumerate(HOSTILE)
     )  # fmt: skip
-    write_post(tmp_path, digest_of(hostile, settings, hostile_day), settings)
+    write_post(site, HOSTILE_DAY, hostile, KO)
+    write_post(site, date(2026, 7, 29), REAL, KO)
+    moved = post_settings({"POST_LANG": "en", "POST_PERMALINK": "/posts/daily-papers-{date}/"})
+    write_post(site, date(2026, 7, 28), REAL[:3], moved)
+    posts = len(list((site / "_posts").glob("*.md")))
+    return Blog(root / "out", build(site, root / "out"), posts)
 
-    out = jekyll_build(tmp_path)
-    pages = {p.parent.name: p.read_text("utf-8") for p in out.glob("posts/*/index.html")}
-    assert set(pages) == {"2026-07-31", "2026-07-30", "2026-01-28"}
 
-    page = pages["2026-07-31"]
-    assert "<title>Hugging Face Daily Papers - 2026-07-31</title>" in page
-    assert "2026-07-31 00:15 +0000 lim4349" in page  # 09:15 +0900, shown in the site's UTC
-    assert "Daily Papers|일간" in page
-    assert "총 <strong>10개</strong>의 논문이 수집되었습니다." in page
-    for paper in real:
-        assert paper.title in visible_text(page)
-        assert f'href="{paper.hf_url}"' in page
-    assert page.count("<li>") >= 10
+def test_the_build_reports_no_conflict_or_warning(blog: Blog) -> None:
+    assert not re.search(r"conflict|warn|shared by multiple|deprecat", blog.log, re.I), blog.log
+    pages = list(blog.out.glob("posts/*/index.html"))
+    assert len(pages) == blog.posts == len(POSTS) + 3  # with the theme's 3 sample posts
 
-    seed_page = pages["2026-01-28"]
-    assert "Q&amp;A assessing" in seed_page
-    assert r"\textbf{On-Demand Communication (ODC)}" in seed_page
-    assert "기관: ByteDance Seed</li>" in seed_page or "기관: ByteDance Seed\n" in seed_page
 
-    hostile_page = pages["2026-07-30"]
-    body = hostile_page.split("<article>", 1)[1]
-    head = hostile_page.split("<body>", 1)[0]  # the layout prints page.description raw
-    assert not re.search(r"<script|<img", head, re.IGNORECASE)
+@pytest.mark.parametrize("post", POSTS, ids=lambda post: post.path)
+def test_each_post_has_its_own_page_with_plain_title_and_description(
+    blog: Blog, post: Expected
+) -> None:
+    page = Page(blog.page(post.path))
+    assert page.headings[0] == (None, post.title)
+    assert page.title.split(" | ")[0] == post.title
+    assert page.meta["og:title"] == post.title
+    assert page.json_ld["url"] == page.meta["og:url"]
+    assert page.meta["og:url"].endswith(post.path)
+    # jekyll-seo-tag renders it as Markdown, strips tags and HTML-escapes it, for the
+    # JSON-LD too (where `&` stays `&amp;` for any description).
+    json_ld = html.unescape(str(page.json_ld["description"]))
+    descriptions = [page.meta["description"], page.meta["og:description"], json_ld]
+    assert [plain(text) for text in descriptions] == [plain(post.description)] * 3
+    assert live_markup(page.content) == []
+
+
+def test_the_home_page_lists_each_post_once_by_title(blog: Blog) -> None:
+    home = Page((blog.out / "index.html").read_text(encoding="utf-8"))
+    cards = Counter(home.headings)
+    for post in POSTS:
+        assert cards[(post.path, post.title)] == 1
+    listing = (blog.out / "index.html").read_text(encoding="utf-8").split('id="post-list"')[1]
+    assert live_markup(listing.split('class="pagination')[0]) == []
+
+
+def test_the_atom_feed_lists_each_post_once(blog: Blog) -> None:
+    feed = feedparser.parse((blog.out / "feed.xml").read_bytes(), sanitize_html=False)
+    assert not feed.bozo, feed.bozo_exception
+    newest_first = sorted(POSTS, key=lambda post: post.day, reverse=True)
+    assert [entry.title for entry in feed.entries] == [post.title for post in newest_first]
+    ids = [entry.id for entry in feed.entries]
+    assert len(set(ids)) == len(POSTS)
+    assert all(i.endswith(post.path) for i, post in zip(ids, newest_first, strict=True))
+    assert [entry.link for entry in feed.entries] == ids
+    real = feed.entries[0]
+    assert datetime(*real.published_parsed[:6], tzinfo=UTC) == datetime(
+        2026, 7, 31, 0, 15, tzinfo=UTC
+    )
+    assert [tag.term for tag in feed.entries[1].tags] == ["Daily Papers", "일간"]
+    for entry in feed.entries:
+        assert live_markup(entry.summary) == []
+
+
+def test_the_sitemap_lists_each_post_once(blog: Blog) -> None:
+    namespace = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+    tree = ET.parse(blog.out / "sitemap.xml")
+    urls = Counter(loc.text or "" for loc in tree.findall("s:url/s:loc", namespace))
+    assert max(urls.values()) == 1
+    for post in POSTS:
+        assert sum(url.endswith(post.path) for url in urls) == 1
+
+
+def test_real_days_show_their_papers(blog: Blog) -> None:
+    ko = Page(blog.page("/posts/hf-daily-papers-2026-07-29/")).content
+    assert "총 <strong>10개</strong>의 논문이 수집되었습니다." in ko
+    for paper in REAL:
+        assert plain(paper.title) in visible_text(ko)
+        assert f'href="{paper.hf_url}"' in ko
+    assert ko.count("<li>") >= 10
+    en = Page(blog.page("/posts/hf-daily-papers-2026-07-31/")).content
+    assert "<strong>10 papers</strong> collected." in en
+    seed = Page(blog.page("/posts/hf-daily-papers-2026-01-28/")).content
+    assert "Q&amp;A assessing" in seed
+    assert r"\textbf{On-Demand Communication (ODC)}" in seed
+    assert "기관: ByteDance Seed" in visible_text(seed)
+
+
+def test_hostile_text_shows_as_written_and_runs_nothing(blog: Blog) -> None:
+    body = Page(blog.page("/posts/hf-daily-papers-2026-07-30/")).content
     assert "{{ site.title }}" in body  # not run as Liquid
     assert "{% raw %}" in body
-    assert "Test blog" not in body
-    live = r"<script|<img|<a href=\"javascript|<[^>]*\bonclick"
-    assert not re.search(live, body, re.IGNORECASE)  # no live markup from a paper
+    assert "MrTishca" not in body  # the theme's site title
     for title in HOSTILE[:3]:
-        assert title in visible_text(body)
+        assert plain(title) in visible_text(body)
     assert "[click](javascript:alert(1))" in visible_text(body)

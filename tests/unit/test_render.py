@@ -1,15 +1,15 @@
 from __future__ import annotations
 
-import html
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 import pytest
 import yaml
 
+from papers_digest.errors import ConfigError
 from papers_digest.model import Digest, Paper, parse_day_response, rank
 from papers_digest.render import digest_json, render_post, same_digest, yaml_scalar
-from papers_digest.settings import PostSettings
+from papers_digest.settings import PostSettings, post_settings
 from tests.conftest import FIXTURES, REAL_DAY, SEED_DAY, api_items
 
 GENERATED = datetime(2026, 1, 29, 0, 15, tzinfo=UTC)
@@ -46,11 +46,12 @@ def test_seed_day_reproduces_the_seed_body_byte_for_byte() -> None:
     assert front == {
         "title": "Hugging Face Daily Papers - 2026-01-28",
         "description": "AVMeme Exam: A Multimodal Multilingual Multicultural Benchmark for "
-        "LLMs&#x27; Contextual and Cultural Knowledge and Thinking",
+        "LLMs' Contextual and Cultural Knowledge and Thinking",
         "date": "2026-01-28 09:15:00 +0900",
         "categories": ["Daily Papers", "일간"],
         "tags": ["huggingface", "papers", "daily", "ai"],
         "author": "lim4349",
+        "slug": "hf-daily-papers-2026-01-28",
         "render_with_liquid": False,
     }
     assert "date: 2026-01-28 09:15:00 +0900\n" in post
@@ -113,13 +114,47 @@ def test_front_matter_stays_yaml_and_paper_text_stays_inert(title: str) -> None:
     digest = Digest(SEED_DAY, (paper,), 1, settings.publish_datetime(SEED_DAY), GENERATED)
     post = render_post(digest, settings)
     front, body = split_post(post)
-    assert html.unescape(front["description"]) == title
-    assert "<" not in front["description"]
+    shown = title.replace("<", "\uff1c").replace(">", "\uff1e")
+    assert front["description"] == shown  # plain text, no tag: `<`, `>` as look-alikes
     assert front["author"] == title
     assert front["categories"] == [title]
     assert front["render_with_liquid"] is False
     assert "<script" not in body
     assert "<img" not in body
+
+
+@pytest.mark.parametrize(
+    ("pattern", "day", "permalink"),
+    [
+        ("/posts/daily-papers-{date}/", REAL_DAY, "/posts/daily-papers-2026-07-31/"),
+        ("/{year}/{month}/{day}/papers.html", SEED_DAY, "/2026/01/28/papers.html"),
+        ("  ", SEED_DAY, None),  # blank: no permalink, the blog's own with our slug
+    ],
+)
+def test_post_permalink_pattern_gives_each_day_its_url(
+    pattern: str, day: date, permalink: str | None
+) -> None:
+    settings = post_settings({"POST_PERMALINK": pattern})
+    front, _ = split_post(render_post(digest_for(day, settings), settings))
+    assert front.get("permalink") == permalink
+    assert front["slug"] == f"hf-daily-papers-{day.isoformat()}"
+
+
+@pytest.mark.parametrize(
+    ("pattern", "message"),
+    [
+        ("posts/{date}/", "must be a path starting with /"),
+        ("/posts/{date} x/", "must be a path starting with /"),
+        ('/posts/"{date}"/', "must be a path starting with /"),
+        ("/posts/{slug}-{date}/", "must be a path starting with /"),
+        ("/posts/:title-{date}/", "must be a path starting with /"),
+        ("/posts/{year}-{month}/", "gives every post the same URL"),
+    ],
+)
+def test_a_bad_post_permalink_is_refused(pattern: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message) as caught:
+        post_settings({"POST_PERMALINK": pattern})
+    assert str(caught.value).count("\n") == 0
 
 
 @pytest.mark.parametrize("value", [*HOSTILE_TITLES, "", "\ufeffbom", ["a", "b: c"]])
