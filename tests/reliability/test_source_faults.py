@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import socket
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,6 +40,8 @@ class Case:
     page_size: int = 100
     refused: str = ""  # the error's words when the run must be refused
     timeout: tuple[float, float] = (5.0, 20.0)
+    requests: int | None = None  # the requests the server must have seen, when it matters
+    budget: float | None = None  # a real-time budget (default: 50 s on a frozen clock)
 
 
 def _drop(field_name: str, count: int) -> Callable[[Items], Items]:
@@ -66,6 +71,16 @@ def _later_page(fault: Canned) -> Callable[[dict[str, str]], Canned | None]:
     return lambda query: fault if query.get("p") == "2" else None
 
 
+def _many(count: int) -> Callable[[Items], Items]:
+    """`count` papers with ids only: a day far longer than any real one."""
+    return lambda _: [{"paper": {"id": f"2607.{number:05d}"}} for number in range(count)]
+
+
+DAY_BODY = json.dumps(api_items(REAL_DAY)).encode()
+FIRST_TEN = Canned(200, json.dumps(api_items(REAL_DAY)[:10]).encode())
+SIX_MB = b"[" + b"0," * 3_000_000 + b"0]"
+
+
 RECOVERED = [
     Case("read timeout, then an answer", [Canned(delay=0.5)], timeout=(1.0, 0.2)),
     Case("HTTP 500, then an answer", [Canned(500)]),
@@ -77,6 +92,12 @@ RECOVERED = [
     Case("duplicate paper ids", items=_duplicate),
     Case("an upvote count that is not a number", items=_upvotes_not_a_number),
     Case("a later page fails once, then answers", [_later_page(Canned(503))], page_size=10),
+    Case("the connection drops mid-body, then an answer", [Canned(200, DAY_BODY, drop_after=999)]),
+    Case(
+        "a bad gzip body, then an answer",
+        [Canned(200, b"not gzip", headers={"Content-Encoding": "gzip"})],
+    ),
+    Case("a redirect loop, then an answer", [Canned(302, headers={"Location": "/loop"})] * 31),
 ]
 REFUSED = [
     Case("429 that never ends", [Canned(429)] * 5, refused="HTTP 429 after 5 attempts"),
@@ -94,6 +115,22 @@ REFUSED = [
          refused="p=2: HTTP 404"),
     Case("a later page keeps failing", [_later_page(Canned(500))] * 5, page_size=10,
          refused="HTTP 500 after 5 attempts"),
+    Case("an API that ignores p", [FIRST_TEN] * 2, page_size=10,
+         refused="p=1: a full page with no new paper ids", requests=2),
+    Case("full pages past the page cap", items=_many(2_500),
+         refused="still had full pages after 20", requests=20),
+    Case("more papers than the item cap", items=_many(2_500), page_size=1000,
+         refused="more than 2,000 papers", requests=3),
+    Case("a Content-Length of 50 MB", [Canned(200, headers={"Content-Length": "50000000"})],
+         refused="pass 5,000,000 bytes", requests=1),
+    Case("a 6 MB body without Content-Length", [Canned(200, SIX_MB, send_length=False)],
+         refused="pass 5,000,000 bytes", requests=1),
+    Case("a body trickled past the time budget", [Canned(200, DAY_BODY, trickle=0.5)],
+         budget=2.0, refused="still arriving at the deadline", requests=1),
+    Case("a 5,000-digit number", [Canned(200, b'[{"paper": {"upvotes": ' + b"9" * 5000 + b"}}]")],
+         refused="JSON we cannot read [(]a number too long[)]", requests=1),
+    Case("100,000-deep nesting", [Canned(200, b"[" * 100_000 + b"]" * 100_000)],
+         refused="JSON we cannot read [(]nested too deeply[)]", requests=1),
 ]  # fmt: skip
 
 
@@ -111,12 +148,33 @@ def world(s3: Any, replay: ReplayServer, ledger_factory: Any) -> Any:
     return store, ledger_factory(store)
 
 
-def run(url: str, store: S3Store, page_size: int = 100, timeout: Any = (5.0, 20.0)) -> Any:
+def run(url: str, store: S3Store, case: Case | None = None) -> Any:
+    """One run of the day; a case with a real-time budget runs on the real clock."""
+    case = case or Case("a normal day")
     client = DailyPapersClient(
-        requests.Session(), url, page_size=page_size, timeout=timeout,
-        sleep=lambda _: None, clock=lambda: 0.0,
+        requests.Session(), url, page_size=case.page_size, timeout=case.timeout,
+        sleep=lambda _: None, clock=time.monotonic if case.budget else lambda: 0.0,
+        budget_seconds=case.budget or 50.0,
     )  # fmt: skip
     return run_day(REAL_DAY, source=client, store=store, settings=SETTINGS, now=NOW)
+
+
+def run_bounded(url: str, store: S3Store, case: Case) -> BaseException | None:
+    """`run` in a daemon thread, so a run that never ends fails the test instead of hanging
+    it; returns what the run raised."""
+    raised: list[BaseException | None] = [None]
+
+    def target() -> None:
+        try:
+            run(url, store, case)
+        except BaseException as exc:
+            raised[0] = exc
+
+    worker = threading.Thread(target=target, daemon=True)
+    worker.start()
+    worker.join(timeout=20)
+    assert not worker.is_alive(), "the run outlived its budget"
+    return raised[0]
 
 
 def expected_papers(items: Items) -> list[dict[str, Any]]:
@@ -133,9 +191,10 @@ def test_recovers_a_complete_correct_digest(world: Any, replay: ReplayServer, ca
     replay.faults.extend(case.faults)
     before = ledger.snapshot()
 
-    result = run(replay.url, store, case.page_size, case.timeout)
+    result = run(replay.url, store, case)
 
     assert result.status == "updated"
+    assert replay.faults == []
     stored = json.loads(store.get(digest_key(REAL_DAY)).body)  # type: ignore[union-attr]
     assert [{k: v for k, v in p.items() if k != "rank"} for p in stored["papers"]] == (
         expected_papers(items)
@@ -153,10 +212,13 @@ def test_refuses_in_one_line_and_keeps_the_previous_digest(
     replay.faults.extend(case.faults)
     before = ledger.snapshot()
 
-    with pytest.raises(DigestError, match=case.refused) as raised:
-        run(replay.url, store, case.page_size)
+    raised = run_bounded(replay.url, store, case)
 
-    assert "\n" not in str(raised.value)
+    assert isinstance(raised, DigestError), raised
+    assert re.search(case.refused, str(raised)), str(raised)
+    assert "\n" not in str(raised)
+    if case.requests is not None:
+        assert len(replay.requests) == case.requests
     ledger.intact(before)
 
 
