@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import re
 import socket
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,7 +26,7 @@ from papers_digest.pipeline import run_day
 from papers_digest.settings import PostSettings
 from papers_digest.source import DailyPapersClient
 from papers_digest.store import S3Store
-from tests.conftest import BUCKET, REAL_DAY, api_items
+from tests.conftest import BUCKET, REAL_DAY, FakeLambdaContext, api_items, event
 from tests.replay_server import Canned, ReplayServer
 
 NOW = datetime(2026, 8, 2, tzinfo=UTC)
@@ -231,4 +233,72 @@ def test_connection_refused(world: Any) -> None:
     before = ledger.snapshot()
     with pytest.raises(DigestError, match=r"cannot connect .* after 5 attempts"):
         run(closed, store)
+    ledger.intact(before)
+
+
+SECRET = "hf_LeakCanary0123456789abcdefXYZ"
+
+
+def _echo_token(query: dict[str, str]) -> Canned:
+    """A 401 that quotes the Authorization header, the token straddling the 200-char cut."""
+    return Canned(
+        401, f'{{"error": "{"x" * 150} bad credentials: {query["authorization"]}"}}'.encode()
+    )
+
+
+def _via_cli(url: str) -> BaseException:
+    from papers_digest import cli
+
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["run", "--date", REAL_DAY.isoformat(), "--bucket", BUCKET, "--api-base", url])
+    return exited.value
+
+
+def _via_handler(url: str) -> BaseException:
+    from papers_digest import digest_handler
+
+    with pytest.raises(DigestError) as raised:
+        digest_handler.lambda_handler(event("digest-scheduled.json"), FakeLambdaContext())
+    return raised.value
+
+
+TRAILING, INSIDE = SECRET + "\n", SECRET[:12] + "\r\n" + SECRET[12:]
+TOKEN_LEAKS = [
+    ("a token ending in a line break, the API echoing it, via the CLI", _via_cli, TRAILING),
+    ("a token ending in a line break, the API echoing it, via the handler", _via_handler, TRAILING),
+    ("a token with a line break inside, via the CLI", _via_cli, INSIDE),
+    ("a token with a line break inside, via the handler", _via_handler, INSIDE),
+]
+
+
+@pytest.mark.fault("source", "refused")
+@pytest.mark.parametrize(
+    ("entry", "token"), [case[1:] for case in TOKEN_LEAKS], ids=[case[0] for case in TOKEN_LEAKS]
+)
+def test_a_failed_run_never_shows_the_token(
+    world: Any,
+    replay: ReplayServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    entry: Callable[[str], BaseException],
+    token: str,
+) -> None:
+    """Stdout, stderr, every log record and the error with its traceback: no part of it."""
+    _, ledger = world
+    monkeypatch.setenv("HF_TOKEN", token)
+    monkeypatch.setenv("HF_API_BASE", replay.url)
+    replay.faults.append(_echo_token)
+    caplog.set_level(logging.DEBUG)
+    before = ledger.snapshot()
+
+    failure = entry(replay.url)
+
+    captured = capsys.readouterr()
+    shown = "".join([captured.out, captured.err, caplog.text, *traceback.format_exception(failure)])
+    malformed = token == INSIDE
+    assert len(replay.requests) == (0 if malformed else 1)
+    assert ("HF_TOKEN is malformed" in shown) == malformed
+    for secret in (SECRET, SECRET[:12], SECRET[12:]):
+        assert secret not in shown
     ledger.intact(before)
