@@ -3,8 +3,9 @@
 `GET /api/daily_papers?date=D&p=P&limit=L` pages through the recorded items for D
 (`[]` for an unknown day, the latest day without `date`). Faults can be queued:
 each is served once, in order, before the recorded data; a callable fault waits
-in the queue until it returns a response for a request. Run it from a
-shell for local demos:
+in the queue until it returns a response for a request. A fault can also break
+the body in transit: cut it after some bytes, trickle it, or leave out its
+Content-Length. Run it from a shell for local demos:
 
     python tests/replay_server.py --port 8765 tests/fixtures/hf-api
 """
@@ -32,6 +33,9 @@ class Canned:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     close: bool = False
+    drop_after: int | None = None  # send only this many bytes of the body, then hang up
+    trickle: float = 0.0  # seconds between the body's bytes
+    send_length: bool = True  # False: no Content-Length, the body ends when we hang up
 
 
 def load_days(folder: str | Path) -> dict[str, list[Any]]:
@@ -108,12 +112,19 @@ class ReplayServer:
             request.connection.close()
             return
         request.send_response(canned.status)
-        headers = {"Content-Type": "application/json; charset=utf-8", **canned.headers}
-        for name, value in headers.items():
+        headers = {"Content-Type": "application/json; charset=utf-8"}
+        if canned.send_length:
+            headers["Content-Length"] = str(len(canned.body))
+        for name, value in {**headers, **canned.headers}.items():
             request.send_header(name, value)
-        request.send_header("Content-Length", str(len(canned.body)))
         request.end_headers()
-        request.wfile.write(canned.body)
+        body = canned.body[: canned.drop_after]
+        if not canned.trickle:
+            request.wfile.write(body)
+        for byte in body if canned.trickle else b"":
+            request.wfile.write(bytes([byte]))
+            request.wfile.flush()
+            threading.Event().wait(canned.trickle)
 
 
 def main() -> None:

@@ -15,8 +15,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from .events import day_from_schedule_event
 from .keys import digest_key
 from .pipeline import run_day
-from .settings import post_settings
-from .source import DEFAULT_API_BASE, DailyPapersClient
+from .settings import SourceSettings, post_settings, source_settings
+from .source import DailyPapersClient
 from .store import S3Store
 
 logger = Logger()
@@ -28,14 +28,16 @@ def _session() -> requests.Session:
     return requests.Session()
 
 
-def _hf_token() -> str | None:
-    """The optional token: HF_TOKEN, or the SSM parameter named by HF_TOKEN_PARAMETER."""
-    parameter = os.environ.get("HF_TOKEN_PARAMETER", "").strip()
-    if parameter:
+def _client(settings: SourceSettings) -> DailyPapersClient:
+    """The API client, with the optional token: HF_TOKEN, or the SSM SecureString named
+    by HF_TOKEN_PARAMETER (cached for an hour across warm invocations)."""
+    token, token_source = settings.token, "HF_TOKEN"
+    if settings.token_parameter:
         from aws_lambda_powertools.utilities.parameters import get_parameter
 
-        return get_parameter(parameter, decrypt=True, max_age=3600)
-    return os.environ.get("HF_TOKEN") or None
+        token = get_parameter(settings.token_parameter, decrypt=True, max_age=3600)
+        token_source = f"the SSM parameter {settings.token_parameter}"
+    return DailyPapersClient(_session(), settings.api_base, token=token, token_source=token_source)
 
 
 @logger.inject_lambda_context
@@ -44,12 +46,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     now = datetime.now(UTC)
     day = day_from_schedule_event(event, now)
     logger.append_keys(day=day.isoformat())
-    client = DailyPapersClient(
-        _session(), os.environ.get("HF_API_BASE") or DEFAULT_API_BASE, token=_hf_token()
-    )
     result = run_day(
         day,
-        source=client,
+        source=_client(source_settings(os.environ)),
         store=S3Store(os.environ.get("DIGEST_BUCKET", "")),
         settings=post_settings(os.environ),
         now=now,

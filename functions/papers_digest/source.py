@@ -1,4 +1,5 @@
-"""The Hugging Face Daily Papers API: one session, bounded retries, complete pages."""
+"""The Hugging Face Daily Papers API: one session, bounded retries, complete pages, and a
+run that stays within its time, page and byte budgets whatever the server does."""
 
 from __future__ import annotations
 
@@ -10,43 +11,64 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
+import urllib3
 
-from .errors import MalformedResponseError, SourceError
+from . import __version__
+from .errors import ConfigError, MalformedResponseError, SourceError
 
-DEFAULT_API_BASE = "https://huggingface.co"
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 API_DEFAULT_LIMIT = 50  # what the API returns without `limit`
-USER_AGENT = "hf-papers-digest/0.1 (python-requests)"
+USER_AGENT = f"hf-papers-digest/{__version__} (python-requests)"
+# A real day lists 10-60 papers (one page at limit=100, ~5.4 KB of JSON a paper), so these
+# bounds sit far above any real day and far below what fills the function's 256 MB.
+MAX_PAGES = 20  # 2,000 papers at limit=100; a day that needs more is refused
+MAX_ITEMS = 2_000  # about 30 times the busiest day seen
+MAX_BODY_BYTES = 5_000_000  # all responses of one fetch together; a day of 60 is ~330 KB
+CHUNK_BYTES = 64 * 1024  # the body is read at most this much at a time, deadline checked
+CONNECT_TIMEOUT = 5.0  # per request, and never past the run's deadline
+READ_TIMEOUT = 20.0
+# Every failure of the connection or of the body in transit: the next attempt may succeed.
+TRANSPORT_FAILURES = (
+    requests.ConnectionError,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+    requests.TooManyRedirects,
+    requests.exceptions.RetryError,
+    urllib3.exceptions.HTTPError,  # raised while the body is read: dropped, bad gzip, ...
+)
 
 
 class DailyPapersClient:
     """Fetches every paper of one day from `GET {base}/api/daily_papers?date=...`.
 
-    Connection errors, timeouts, 429 and 5xx are retried with exponential backoff,
-    honouring `Retry-After`, within `max_attempts` per request and `budget_seconds`
-    in all; past that the fetch fails. Pages are read with `p`/`limit` until a
-    short page. The clock and the sleep are injected so tests run instantly.
+    Transport failures (also in the middle of a body), timeouts, 429 and 5xx are retried
+    with exponential backoff, honouring `Retry-After`, within `max_attempts` per request
+    and `budget_seconds` for the whole fetch, body reads included; past that the fetch
+    fails. Pages are read with `p`/`limit` until a short page, within MAX_PAGES, MAX_ITEMS
+    and MAX_BODY_BYTES. The clock and the sleep are injected so tests run instantly.
     """
 
     def __init__(
         self,
         session: requests.Session,
-        base_url: str = DEFAULT_API_BASE,
+        base_url: str,
         *,
         token: str | None = None,
+        token_source: str = "HF_TOKEN",  # noqa: S107 - the setting's name, not a token
         page_size: int = 100,
         max_attempts: int = 5,
         budget_seconds: float = 50.0,
         backoff_seconds: float = 1.0,
-        timeout: tuple[float, float] = (5.0, 20.0),
+        timeout: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT),
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._session = session
         self._url = base_url.rstrip("/") + "/api/daily_papers"
         self._headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
-        if token:
-            self._headers["Authorization"] = f"Bearer {token}"
+        self._token = _checked_token(token, token_source)
+        if self._token:
+            self._headers["Authorization"] = f"Bearer {self._token}"
         self._page_size = page_size
         self._max_attempts = max_attempts
         self._budget = budget_seconds
@@ -54,39 +76,59 @@ class DailyPapersClient:
         self._timeout = timeout
         self._sleep = sleep
         self._clock = clock
-        self.requests_made = 0
 
     def fetch_day(self, day: date) -> list[Any]:
         """All items the API lists for `day`, across pages.
 
         A first page of exactly the API's default size, short of the `limit` asked for,
         may mean the API caps `limit`: paging then goes on with the default size, which
-        lines pages up however the server counts its offset."""
+        lines pages up however the server counts its offset. A full page that brings no
+        new paper id means the server ignores `p`: the day is refused, since what was read
+        may be a truncated ranking."""
         deadline = self._clock() + self._budget
         items: list[Any] = []
-        size, page = self._page_size, 0
-        while True:
+        seen: set[str] = set()
+        size, spent = self._page_size, 0
+        for page in range(MAX_PAGES):
             params = {"date": day.isoformat(), "p": str(page), "limit": str(size)}
-            batch = self._get_page(params, deadline)
+            where = f"{self._url}?date={params['date']}&p={page}"
+            body = self._get_page(params, where, deadline, MAX_BODY_BYTES - spent)
+            spent += len(body)
+            batch = _json_array(body, where, self._quote)
             items.extend(batch)
+            if len(items) > MAX_ITEMS:
+                raise MalformedResponseError(
+                    f"{where}: the API lists more than {MAX_ITEMS:,} papers for {day}, far "
+                    "more than any real day; refusing the day, nothing was written"
+                )
+            fresh = _paper_ids(batch) - seen
+            seen |= fresh
             if page == 0 and len(batch) == API_DEFAULT_LIMIT < size:
                 size = API_DEFAULT_LIMIT
             elif len(batch) < size:
                 return items
-            page += 1
+            if page and not fresh:
+                raise MalformedResponseError(
+                    f"{where}: a full page with no new paper ids; the API seems to ignore "
+                    "paging, so the day may be truncated: refusing it, nothing was written"
+                )
+        raise MalformedResponseError(
+            f"{self._url}?date={day}: the API still had full pages after {MAX_PAGES}; "
+            "refusing the day rather than publishing part of it, nothing was written"
+        )
 
-    def _get_page(self, params: dict[str, str], deadline: float) -> list[Any]:
-        where = f"{self._url}?date={params['date']}&p={params['p']}"
+    def _get_page(self, params: dict[str, str], where: str, deadline: float, cap: int) -> bytes:
         for attempt in range(1, self._max_attempts + 1):
+            if self._clock() >= deadline:
+                raise self._out_of_time(where, "no time is left for another request")
             try:
-                return self._request_page(params, attempt, where)
+                return self._request_page(params, attempt, where, deadline, cap)
             except _Retryable as retry:
                 failure = retry
             if attempt < self._max_attempts:
                 if self._clock() + failure.pause > deadline:
-                    raise SourceError(
-                        f"{where}: {failure.reason}; giving up, the retry budget of "
-                        f"{self._budget:.0f}s would be exceeded. Try again later."
+                    raise self._out_of_time(
+                        where, f"{failure.reason}, and a wait of {failure.pause:g}s would pass it"
                     )
                 self._sleep(failure.pause)
         raise SourceError(
@@ -94,26 +136,70 @@ class DailyPapersClient:
             "Check the API base URL and your network, or try again later."
         )
 
-    def _request_page(self, params: dict[str, str], attempt: int, where: str) -> list[Any]:
+    def _request_page(
+        self, params: dict[str, str], attempt: int, where: str, deadline: float, cap: int
+    ) -> bytes:
         backoff = self._backoff * 2 ** (attempt - 1)
-        self.requests_made += 1
+        left = deadline - self._clock()
+        timeout = (min(self._timeout[0], left), min(self._timeout[1], left))
         try:
-            response = self._session.get(
-                self._url, params=params, headers=self._headers, timeout=self._timeout
-            )
-        except requests.Timeout:
-            raise _Retryable(f"timed out after {self._timeout[1]:.0f}s", backoff) from None
-        except requests.ConnectionError as exc:
-            raise _Retryable(f"cannot connect ({type(exc).__name__})", backoff) from None
-        if response.status_code in RETRYABLE_STATUS:
-            pause = _retry_after(response.headers.get("Retry-After"), backoff)
-            raise _Retryable(f"HTTP {response.status_code}", pause)
-        if response.status_code != 200:
-            raise SourceError(
-                f"{where}: HTTP {response.status_code} {response.reason}: "
-                f"{response.text[:200].strip()!r}; check the API base URL, the date and the token"
-            )
-        return _json_array(response.content, where)
+            with self._session.get(
+                self._url, params=params, headers=self._headers, timeout=timeout, stream=True
+            ) as response:
+                if response.status_code in RETRYABLE_STATUS:
+                    pause = _retry_after(response.headers.get("Retry-After"), backoff)
+                    raise _Retryable(f"HTTP {response.status_code}", pause)
+                if response.status_code != 200:
+                    head = response.raw.read1(1024, decode_content=True)
+                    raise SourceError(
+                        f"{where}: HTTP {response.status_code} {self._quote(response.reason)}: "
+                        f"{self._quote(head.decode('utf-8', 'replace'))!r}; "
+                        "check the API base URL, the date and the token"
+                    )
+                return self._read_body(response, where, deadline, cap)
+        except (requests.Timeout, urllib3.exceptions.TimeoutError):
+            raise _Retryable(f"timed out after {timeout[1]:.3g}s", backoff) from None
+        except TRANSPORT_FAILURES as exc:
+            raise _Retryable(f"cannot connect or read ({type(exc).__name__})", backoff) from None
+        except requests.RequestException as exc:
+            raise ConfigError(
+                f"{where}: the request cannot be sent ({type(exc).__name__}); "
+                "check the API base URL (HF_API_BASE or --api-base) and proxy settings"
+            ) from None
+
+    def _read_body(
+        self, response: requests.Response, where: str, deadline: float, cap: int
+    ) -> bytes:
+        """The body, read a chunk at a time as it arrives, with the deadline checked between
+        chunks (a trickling server cannot hold the run) and at most `cap` bytes kept."""
+        too_big = (
+            f"{where}: the API's responses for this day pass {MAX_BODY_BYTES:,} bytes, "
+            "far more than any real day; refusing the day, nothing was written"
+        )
+        announced = response.headers.get("Content-Length", "")
+        if announced.isdigit() and int(announced) > cap:
+            raise MalformedResponseError(too_big)
+        body = bytearray()
+        while chunk := response.raw.read1(CHUNK_BYTES, decode_content=True):
+            body += chunk
+            if len(body) > cap:
+                raise MalformedResponseError(too_big)
+            if self._clock() >= deadline:
+                raise self._out_of_time(where, "the response was still arriving at the deadline")
+        return bytes(body)
+
+    def _out_of_time(self, where: str, what: str) -> SourceError:
+        return SourceError(
+            f"{where}: {what}; giving up within the time budget of {self._budget:.0f}s "
+            "for the fetch. Try again later."
+        )
+
+    def _quote(self, text: str, limit: int = 200) -> str:
+        """`text` from the server, cut to `limit`, with the token masked (a server may echo
+        the Authorization header) before it is cut, so no part of it shows."""
+        if self._token:
+            text = text.replace(self._token, "<token>")
+        return text[:limit].strip()
 
 
 class _Retryable(Exception):
@@ -121,6 +207,27 @@ class _Retryable(Exception):
         super().__init__(reason)
         self.reason = reason
         self.pause = pause
+
+
+def _checked_token(token: str | None, source: str) -> str:
+    """The token without surrounding whitespace; one that still holds anything but visible
+    ASCII cannot go in a header, and is refused naming `source`, never the value."""
+    token = (token or "").strip()
+    if not all("!" <= char <= "~" for char in token):
+        raise ConfigError(
+            f"{source} is malformed: a token is visible ASCII characters with no space, "
+            "line break or control character inside; set it again (its value is not shown)"
+        )
+    return token
+
+
+def _paper_ids(batch: list[Any]) -> set[str]:
+    ids = set()
+    for item in batch:
+        paper = item.get("paper") if isinstance(item, dict) else None
+        if isinstance(paper, dict) and isinstance(paper.get("id"), str):
+            ids.add(paper["id"])
+    return ids
 
 
 def _retry_after(header: str | None, default: float) -> float:
@@ -137,7 +244,7 @@ def _retry_after(header: str | None, default: float) -> float:
         return default
 
 
-def _json_array(body: bytes, where: str) -> list[Any]:
+def _json_array(body: bytes, where: str, quote: Callable[[str, int], str]) -> list[Any]:
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -147,10 +254,14 @@ def _json_array(body: bytes, where: str) -> list[Any]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        start = text.lstrip()[:40]
         raise MalformedResponseError(
             f"{where}: response is not valid JSON ({exc.msg} at char {exc.pos}; "
-            f"starts {start!r}); nothing was written"
+            f"starts {quote(text.lstrip(), 40)!r}); nothing was written"
+        ) from None
+    except (ValueError, RecursionError) as exc:  # a number of 4,300+ digits, deep nesting
+        what = "nested too deeply" if isinstance(exc, RecursionError) else "a number too long"
+        raise MalformedResponseError(
+            f"{where}: response is JSON we cannot read ({what}); nothing was written"
         ) from None
     if not isinstance(data, list):
         raise MalformedResponseError(

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import socket
+from collections.abc import Callable
 from datetime import date
+from typing import Any
 
 import pytest
 import requests
 
-from papers_digest.errors import MalformedResponseError, SourceError
+from papers_digest.errors import ConfigError, MalformedResponseError, SourceError
 from papers_digest.source import DailyPapersClient
 from tests.conftest import REAL_DAY, api_items
 from tests.replay_server import Canned, ReplayServer
@@ -67,10 +69,39 @@ def test_an_empty_day_is_an_empty_list(replay: ReplayServer) -> None:
     assert client_for(replay.url).fetch_day(date(2026, 8, 1)) == []
 
 
-def test_the_token_is_sent_as_a_bearer_header(replay: ReplayServer) -> None:
-    client_for(replay.url, token="hf_secret").fetch_day(REAL_DAY)
-    client_for(replay.url).fetch_day(REAL_DAY)
-    assert [r["authorization"] for r in replay.requests] == ["Bearer hf_secret", ""]
+def test_the_token_is_sent_stripped_as_a_bearer_header(replay: ReplayServer) -> None:
+    for token in ["hf_secret", " hf_secret\r\n", None, " \n"]:
+        client_for(replay.url, token=token).fetch_day(REAL_DAY)
+    assert [r["authorization"] for r in replay.requests] == [
+        "Bearer hf_secret", "Bearer hf_secret", "", ""
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "token", ["hf_a\nb", "hf_a b", "hf_a\x00b", "hf_\x7f", "hf_é", "hf_\u200b"]
+)
+@pytest.mark.parametrize("source", ["HF_TOKEN", "the SSM parameter /papers-digest/hf-token"])
+def test_a_malformed_token_is_refused_by_its_setting_name(token: str, source: str) -> None:
+    with pytest.raises(ConfigError, match=rf"^{source} is malformed: ") as raised:
+        client_for("http://127.0.0.1:9", token=token, token_source=source)
+    assert token.strip() not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        lambda query: Canned(403, ("x" * 180 + query["authorization"]).encode()),
+        lambda query: Canned(200, (" " * 20 + query["authorization"]).encode()),
+    ],
+    ids=["an HTTP 403 quoting it", "a body that is not JSON quoting it"],
+)
+def test_the_token_is_masked_where_a_message_quotes_the_server(
+    replay: ReplayServer, fault: Callable[[dict[str, str]], Canned]
+) -> None:
+    replay.faults.append(fault)
+    with pytest.raises(SourceError, match="Bearer <") as raised:
+        client_for(replay.url, token="hf_0123456789abcdefghij").fetch_day(REAL_DAY)
+    assert "hf_0123" not in str(raised.value)
 
 
 @pytest.mark.parametrize(
@@ -113,9 +144,56 @@ def test_endless_429_fails_after_the_attempt_budget(replay: ReplayServer) -> Non
 
 def test_a_long_retry_after_fails_at_once_within_the_time_budget(replay: ReplayServer) -> None:
     replay.faults.append(Canned(429, headers={"Retry-After": "3600"}))
-    with pytest.raises(SourceError, match=r"retry budget of 50s would be exceeded"):
+    with pytest.raises(SourceError, match=r"wait of 3600s would pass it; .* budget of 50s"):
         client_for(replay.url).fetch_day(REAL_DAY)
     assert len(replay.requests) == 1
+
+
+class StepSession(requests.Session):
+    """A real session that records each request's timeout and moves the clock on by
+    `step` seconds, as if each request took that long."""
+
+    def __init__(self, clock: FakeClock, step: float) -> None:
+        super().__init__()
+        self.clock, self.step = clock, step
+        self.timeouts: list[object] = []
+
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
+        self.timeouts.append(kwargs["timeout"])
+        self.clock.now += self.step
+        return super().request(*args, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("step", "faults", "timeouts", "message"),
+    [
+        (20.0, [], [(5.0, 20.0), (5.0, 20.0), (5.0, 10.0)],
+         "p=2: the response was still arriving at the deadline"),
+        (25.0, [lambda q: Canned(503, headers={"Retry-After": "0"}) if q["p"] == "1" else None],
+         [(5.0, 20.0), (5.0, 20.0)], "p=1: no time is left for another request"),
+    ],
+    ids=["a body still arriving", "a retry due at the deadline"],
+)  # fmt: skip
+def test_no_request_outlives_the_deadline(
+    replay: ReplayServer, step: float, faults: list[Any], timeouts: list[Any], message: str
+) -> None:
+    """Each request's timeouts are cut to the time left, the deadline is checked as the
+    body arrives, and no request starts past it."""
+    replay.faults.extend(faults)
+    clock = FakeClock()
+    session = StepSession(clock, step)
+    client = DailyPapersClient(
+        session, replay.url, page_size=10, sleep=clock.sleep, clock=clock.clock
+    )
+    with pytest.raises(SourceError, match=message):
+        client.fetch_day(REAL_DAY)
+    assert session.timeouts == timeouts
+    assert len(replay.requests) == len(timeouts)
+
+
+def test_a_request_that_cannot_be_sent_is_a_setting_error() -> None:
+    with pytest.raises(ConfigError, match=r"cannot be sent \(InvalidSchema\); check the API base"):
+        client_for("localhost:8765").fetch_day(REAL_DAY)
 
 
 def test_connection_refused_names_the_url() -> None:

@@ -14,7 +14,7 @@ from tests.stack.cfn import FUNCTIONS, RESOURCES, ROOT, TEMPLATE
 MAKEFILE = (ROOT / "functions" / "Makefile").read_text("utf-8")
 RUNTIME_PROVIDES = {"boto3"}
 NEEDS = {
-    "DigestFunction": {"requests", "jinja2", "aws-lambda-powertools", "tzdata"},
+    "DigestFunction": {"requests", "urllib3", "jinja2", "aws-lambda-powertools", "tzdata"},
     "FeedFunction": {"aws-lambda-powertools", "tzdata"},  # no requests, no Jinja2
 }
 
