@@ -381,7 +381,7 @@ def load_digest(store: Store, day: date) -> Digest:
             f"{store.describe(digest_key(day))} is not JSON ({exc}); rewrite it with "
             f"`papers-digest run --date {day}`"
         ) from None
-    except MalformedResponseError as exc:
+    except ValueError as exc:  # Digest.from_json names the bad field
         raise StoreError(f"{store.describe(digest_key(day))}: {exc}") from None
 
 
