@@ -161,7 +161,7 @@ def test_hostile_ids_skip_their_items_end_to_end(
         (lambda item, url: item["paper"].update(projectPage=url), "project_page"),
         (lambda item, url: item.update(thumbnail=url), "thumbnail"),
     ],
-    ids=["githubRepo", "projectPage", "thumbnail"],
+    ids=[f"hostile URLs in {key}, dropped" for key in ("githubRepo", "projectPage", "thumbnail")],
 )
 def test_hostile_urls_are_dropped_end_to_end(
     place: Callable[[dict[str, Any], str], None],
@@ -206,7 +206,9 @@ BAD_STRINGS = {
 
 
 @pytest.mark.fault("content", "holds")
-@pytest.mark.parametrize("spoil", BAD_STRINGS.values(), ids=BAD_STRINGS.keys())
+@pytest.mark.parametrize(
+    "spoil", BAD_STRINGS.values(), ids=[f"a lone surrogate in {key}" for key in BAD_STRINGS]
+)
 def test_a_bad_character_in_any_api_string_loses_neither_post_nor_digest(
     spoil: Callable[[dict[str, Any]], None],
     s3: Any,
