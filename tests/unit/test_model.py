@@ -334,6 +334,7 @@ def _mutated(path: tuple[str | int, ...], value: Any) -> Any:
          "not an ISO 8601 time with a UTC offset"),
         (("generated_at",), "2026-08-01 00:15", "generated_at is '2026-08-01 00:15', not"),
         (("generated_at",), 1785000000, "generated_at is 1785000000, not an ISO 8601 time"),
+        (("generated_at",), "last night", "generated_at is 'last night', not an ISO 8601 time"),
         (("papers_that_day",), "30", "papers_that_day is '30', not a count"),
         (("papers",), {}, "papers is {}, not a list"),
         (("papers", 1), "x", "papers[1] is 'x', not an object"),
