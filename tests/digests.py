@@ -18,14 +18,19 @@ REAL_PAPERS = rank(parse_day_response(api_items(REAL_DAY), REAL_DAY).papers, top
 
 def digest_for(day: date, papers: tuple[Paper, ...] | None = None, top_n: int = 10) -> Digest:
     """A digest for `day`: the given papers, or the real day's top N with ids made unique
-    to the day (so each day brings its own papers)."""
+    to the day (so each day brings its own papers): `day_paper_id`."""
     if papers is None:
-        suffix = day.strftime("%y%m%d")
         papers = tuple(
-            replace(paper, arxiv_id=f"{paper.arxiv_id}.{suffix}") for paper in REAL_PAPERS[:top_n]
+            replace(paper, arxiv_id=day_paper_id(day, rank))
+            for rank, paper in enumerate(REAL_PAPERS[:top_n], 1)
         )
     generated = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
     return Digest(day, papers, len(papers), SETTINGS.publish_datetime(day), generated)
+
+
+def day_paper_id(day: date, rank: int) -> str:
+    """A valid arXiv id unique to `day` and `rank`: 2607.31001 for the first on 2026-07-31."""
+    return f"{day:%y%m}.{day.day:02d}{rank:03d}"
 
 
 def store_digest(store: Store, digest: Digest) -> None:

@@ -8,13 +8,11 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .checks import tagless
 from .model import hf_paper_url
 
 # Characters XML 1.0 cannot carry at all.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-# `<` and `>` in plain-text fields become their full-width forms: a reader that takes
-# the field as HTML (RSS does not say) then shows the same text and finds no tag.
-_TAGLESS = str.maketrans({"<": "\uff1c", ">": "\uff1e"})
 
 
 def xml_text(value: str) -> str:
@@ -25,8 +23,8 @@ def xml_text(value: str) -> str:
 
 def plain_text(value: str) -> str:
     """Text for a field readers may take as either text or HTML (an RSS `title`,
-    `category`, `dc:creator`): it reads the same both ways and holds no tag."""
-    return xml_text(value).translate(_TAGLESS)
+    `category`, `dc:creator`; RSS does not say): it reads the same both ways."""
+    return tagless(xml_text(value))
 
 
 def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:

@@ -1,34 +1,33 @@
-"""Papers and digests: typed, immutable, and tolerant of what the real API leaves out."""
+"""Papers and digests: typed, immutable, and tolerant of what the real API leaves out.
+
+Every string in a Paper is either cleaned text or a value that passed a strict check
+(checks.py): an arXiv id, a safe http(s) URL, an ISO 8601 timestamp. API items are read
+leniently (a bad optional value is dropped with a note; a bad id, title or upvote count
+skips the item); stored digests strictly (anything malformed raises ValueError)."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from . import checks
+from .checks import T, clean_text
 from .days import parse_timestamp
-from .errors import InvalidDayError, MalformedResponseError
+from .errors import MalformedResponseError
 
 SCHEMA_VERSION = 1
 
-_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\ufffe\uffff]")
-
-
-def clean_text(value: str) -> str:
-    """Collapse hard line breaks and runs of whitespace; drop control characters and
-    lone surrogates, which neither YAML, XML nor UTF-8 can carry."""
-    repaired = value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-    return " ".join(_CONTROL_CHARS.sub(" ", repaired).split())
-
 
 def hf_paper_url(arxiv_id: str) -> str:
-    return f"https://huggingface.co/papers/{arxiv_id}"
+    return f"https://huggingface.co/papers/{checks.arxiv_id(arxiv_id, 'arxiv_id')}"
 
 
 @dataclass(frozen=True)
 class Paper:
+    """One paper. Its id is checked on construction: every link is built from it."""
+
     arxiv_id: str
     title: str
     abstract: str
@@ -44,6 +43,9 @@ class Paper:
     thumbnail: str | None = None
     published_at: str | None = None
     submitted_on_daily_at: str | None = None
+
+    def __post_init__(self) -> None:
+        checks.arxiv_id(self.arxiv_id, "arxiv_id")
 
     @property
     def hf_url(self) -> str:
@@ -73,23 +75,31 @@ class Paper:
         }
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Paper:
+    def from_json(cls, data: Any, where: str = "paper") -> Paper:
+        """A paper as `to_json` wrote it, held to the API's rules but strictly: a
+        ValueError names the first bad field (`where.field`). Text is cleaned again."""
+        if not isinstance(data, Mapping):
+            raise checks.refuse(where, data, "an object")
+
+        def get(key: str) -> tuple[Any, str]:
+            return data.get(key), f"{where}.{key}"
+
         return cls(
-            arxiv_id=data["arxiv_id"],
-            title=data["title"],
-            abstract=data["abstract"],
-            upvotes=data["upvotes"],
-            authors=tuple(data.get("authors") or ()),
-            organization=data.get("organization"),
-            github_repo=data.get("github_repo"),
-            github_stars=data.get("github_stars"),
-            project_page=data.get("project_page"),
-            ai_summary=data.get("ai_summary"),
-            ai_keywords=tuple(data.get("ai_keywords") or ()),
-            num_comments=data.get("num_comments", 0),
-            thumbnail=data.get("thumbnail"),
-            published_at=data.get("published_at"),
-            submitted_on_daily_at=data.get("submitted_on_daily_at"),
+            arxiv_id=checks.arxiv_id(*get("arxiv_id")),
+            title=checks.title(*get("title")),
+            abstract=checks.text(*get("abstract")),
+            upvotes=checks.count(*get("upvotes")),
+            authors=checks.optional(checks.texts, *get("authors")) or (),
+            organization=checks.optional(checks.text, *get("organization")) or None,
+            github_repo=checks.optional(checks.http_url, *get("github_repo")),
+            github_stars=checks.optional(checks.count, *get("github_stars")),
+            project_page=checks.optional(checks.http_url, *get("project_page")),
+            ai_summary=checks.optional(checks.text, *get("ai_summary")) or None,
+            ai_keywords=checks.optional(checks.texts, *get("ai_keywords")) or (),
+            num_comments=checks.optional(checks.count, *get("num_comments")) or 0,
+            thumbnail=checks.optional(checks.http_url, *get("thumbnail")),
+            published_at=checks.optional(checks.timestamp, *get("published_at")),
+            submitted_on_daily_at=checks.optional(checks.timestamp, *get("submitted_on_daily_at")),
         )
 
 
@@ -116,41 +126,42 @@ class Digest:
         }
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Digest:
+    def from_json(cls, data: Any) -> Digest:
+        """A stored digest, checked field by field: a ValueError names the first field
+        that is missing or malformed (the caller names the object it read)."""
+        if not isinstance(data, Mapping):
+            raise checks.refuse("digest", data, "an object")
         version = data.get("schema_version")
         if version != SCHEMA_VERSION:
-            raise MalformedResponseError(
-                f"digest schema_version {version!r} is not {SCHEMA_VERSION}; "
+            raise ValueError(
+                f"digest schema_version {version!r:.20} is not {SCHEMA_VERSION}; "
                 "regenerate it with this version of papers-digest"
             )
-        try:
-            return cls(
-                day=date.fromisoformat(data["day"]),
-                papers=tuple(Paper.from_json(item) for item in data["papers"]),
-                papers_that_day=data["papers_that_day"],
-                published_at=datetime.fromisoformat(data["published_at"]),
-                generated_at=datetime.fromisoformat(data["generated_at"]),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise MalformedResponseError(
-                f"digest is missing or mangles {exc}; rewrite it with `papers-digest run --date`"
-            ) from None
+        items = data.get("papers")
+        if not isinstance(items, list):
+            raise checks.refuse("papers", items, "a list")
+        return cls(
+            day=checks.day(data.get("day"), "day"),
+            papers=tuple(_ranked(item, rank) for rank, item in enumerate(items, 1)),
+            papers_that_day=checks.count(data.get("papers_that_day"), "papers_that_day"),
+            published_at=checks.aware_datetime(data.get("published_at"), "published_at"),
+            generated_at=checks.aware_datetime(data.get("generated_at"), "generated_at"),
+        )
+
+
+def _ranked(item: Any, rank: int) -> Paper:
+    where = f"papers[{rank - 1}]"
+    paper = Paper.from_json(item, where)
+    if checks.count(item.get("rank"), f"{where}.rank") != rank:
+        raise checks.refuse(f"{where}.rank", item["rank"], f"its position {rank}")
+    return paper
 
 
 @dataclass(frozen=True)
 class ParsedDay:
     papers: tuple[Paper, ...]
     skipped: tuple[str, ...] = field(default=())
-
-
-def _optional_str(mapping: Mapping[str, Any], key: str) -> str | None:
-    value = mapping.get(key)
-    return value if isinstance(value, str) and value else None
-
-
-def _optional_int(mapping: Mapping[str, Any], key: str) -> int | None:
-    value = mapping.get(key)
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    notes: tuple[str, ...] = field(default=())  # values dropped from papers that were kept
 
 
 def _organization(item: Mapping[str, Any], paper: Mapping[str, Any]) -> str | None:
@@ -158,68 +169,56 @@ def _organization(item: Mapping[str, Any], paper: Mapping[str, Any]) -> str | No
         organization = holder.get("organization")
         if isinstance(organization, Mapping):
             fullname = organization.get("fullname") or organization.get("name")
-            if isinstance(fullname, str) and fullname.strip():
-                return clean_text(fullname)
+            if isinstance(fullname, str) and (cleaned := clean_text(fullname)):
+                return cleaned
     return None
 
 
-def _required_str(paper: Mapping[str, Any], key: str) -> str:
-    value = paper.get(key)
-    if not isinstance(value, str) or not clean_text(value):
-        raise ValueError(f"paper.{key} is missing or not text")
-    return value
+def _authors(authors: Any) -> tuple[str, ...]:
+    """The names of the visible authors; an entry without a name is left out."""
+    return tuple(
+        name
+        for author in (authors if isinstance(authors, list) else [])
+        if isinstance(author, Mapping)
+        and isinstance(author.get("name"), str)
+        and not author.get("hidden", False)
+        and (name := clean_text(author["name"]))
+    )
 
 
-def paper_from_api(item: Any) -> Paper:
-    """One element of `/api/daily_papers`. Raises ValueError naming the bad field."""
+def paper_from_api(item: Any, notes: list[str] | None = None) -> Paper:
+    """One element of `/api/daily_papers`. Raises ValueError naming the field when the
+    id, title or upvote count is bad (the item is skipped); any other bad value is
+    dropped, and described in `notes` when given."""
     if not isinstance(item, Mapping):
         raise ValueError(f"item is a {type(item).__name__}, not an object")
     paper = item.get("paper")
     if not isinstance(paper, Mapping):
         raise ValueError("item has no `paper` object")
-    arxiv_id = _required_str(paper, "id").strip()
-    upvotes = paper.get("upvotes")
-    if not isinstance(upvotes, int) or isinstance(upvotes, bool) or upvotes < 0:
-        raise ValueError(f"paper.upvotes is {upvotes!r}, not a count")
-    authors = paper.get("authors")
-    keywords = paper.get("ai_keywords")
-    comments = _optional_int(item, "numComments")
+    dropped = [] if notes is None else notes
+
+    def lenient(check: Callable[[Any, str], T], holder: Mapping[str, Any], key: str) -> T | None:
+        name = f"paper.{key}" if holder is paper else key
+        return checks.lenient(check, holder.get(key), name, dropped)
+
+    summary = paper.get("summary") or item.get("summary")
     return Paper(
-        arxiv_id=arxiv_id,
-        title=clean_text(_required_str(paper, "title")),
-        abstract=clean_text(paper.get("summary") or item.get("summary") or ""),
-        upvotes=upvotes,
-        authors=tuple(
-            clean_text(author["name"])
-            for author in (authors if isinstance(authors, list) else [])
-            if isinstance(author, Mapping)
-            and isinstance(author.get("name"), str)
-            and not author.get("hidden", False)
-        ),
+        arxiv_id=checks.arxiv_id(paper.get("id"), "paper.id"),
+        title=checks.title(paper.get("title"), "paper.title"),
+        upvotes=checks.count(paper.get("upvotes"), "paper.upvotes"),
+        abstract=checks.lenient(checks.text, summary, "paper.summary", dropped) or "",
+        authors=_authors(paper.get("authors")),
         organization=_organization(item, paper),
-        github_repo=_optional_str(paper, "githubRepo"),
-        github_stars=_optional_int(paper, "githubStars"),
-        project_page=_optional_str(paper, "projectPage"),
-        ai_summary=clean_text(summary) if (summary := _optional_str(paper, "ai_summary")) else None,
-        ai_keywords=tuple(
-            clean_text(word)
-            for word in (keywords if isinstance(keywords, list) else [])
-            if isinstance(word, str)
-        ),
-        num_comments=comments or 0,
-        thumbnail=_optional_str(item, "thumbnail"),
-        published_at=_optional_str(paper, "publishedAt"),
-        submitted_on_daily_at=_optional_str(paper, "submittedOnDailyAt"),
+        github_repo=lenient(checks.http_url, paper, "githubRepo"),
+        github_stars=lenient(checks.count, paper, "githubStars"),
+        project_page=lenient(checks.http_url, paper, "projectPage"),
+        ai_summary=lenient(checks.text, paper, "ai_summary") or None,
+        ai_keywords=lenient(checks.texts, paper, "ai_keywords") or (),
+        num_comments=lenient(checks.count, item, "numComments") or 0,
+        thumbnail=lenient(checks.http_url, item, "thumbnail"),
+        published_at=lenient(checks.timestamp, paper, "publishedAt"),
+        submitted_on_daily_at=lenient(checks.timestamp, paper, "submittedOnDailyAt"),
     )
-
-
-def _featured_day(paper: Paper) -> date | None:
-    if paper.submitted_on_daily_at is None:
-        return None
-    try:
-        return parse_timestamp(paper.submitted_on_daily_at).date()
-    except InvalidDayError:
-        return None
 
 
 def parse_day_response(items: Iterable[Any], day: date) -> ParsedDay:
@@ -229,21 +228,29 @@ def parse_day_response(items: Iterable[Any], day: date) -> ParsedDay:
     skipped with a reason only while the day is otherwise sound, i.e. the good items
     outnumber the bad. When half or more are bad the response as a whole is not
     trusted and nothing is published. Duplicate ids keep the highest upvote count.
+    A bad optional value (a URL, a timestamp) is dropped from its paper with a note.
     """
     papers: dict[str, Paper] = {}
     skipped: list[str] = []
+    notes: list[str] = []
     total = 0
     for position, item in enumerate(items):
         total += 1
+        dropped: list[str] = []
         try:
-            paper = paper_from_api(item)
+            paper = paper_from_api(item, dropped)
         except ValueError as exc:
             skipped.append(f"item {position}: {exc}")
             continue
-        featured = _featured_day(paper)
+        featured = (
+            parse_timestamp(paper.submitted_on_daily_at).date()
+            if paper.submitted_on_daily_at
+            else None
+        )
         if featured is not None and featured != day:
             skipped.append(f"item {position} ({paper.arxiv_id}): featured on {featured}, not {day}")
             continue
+        notes.extend(f"item {position} ({paper.arxiv_id}): {note}" for note in dropped)
         known = papers.get(paper.arxiv_id)
         if known is None or paper.upvotes > known.upvotes:
             papers[paper.arxiv_id] = paper
@@ -253,7 +260,7 @@ def parse_day_response(items: Iterable[Any], day: date) -> ParsedDay:
             f"(first: {skipped[0]}); the response is not trusted and nothing was written: "
             "try again later, and if it persists the API has changed"
         )
-    return ParsedDay(papers=tuple(papers.values()), skipped=tuple(skipped))
+    return ParsedDay(tuple(papers.values()), tuple(skipped), tuple(notes))
 
 
 def rank(papers: Iterable[Paper], top_n: int, min_upvotes: int = 0) -> tuple[Paper, ...]:

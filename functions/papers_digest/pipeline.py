@@ -33,7 +33,8 @@ class RunResult:
     papers_that_day: int
     papers_listed: int
     keys_written: tuple[str, ...] = ()
-    skipped: tuple[str, ...] = field(default=())
+    skipped: tuple[str, ...] = field(default=())  # items left out
+    dropped: tuple[str, ...] = field(default=())  # bad optional values left out, papers kept
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -43,6 +44,7 @@ class RunResult:
             "papers_that_day": self.papers_that_day,
             "keys_written": list(self.keys_written),
             "skipped": list(self.skipped),
+            "dropped": list(self.dropped),
         }
 
 
@@ -58,9 +60,13 @@ def run_day(
     parsed = parse_day_response(source.fetch_day(day), day)
     for reason in parsed.skipped:
         log.warning("skipped an item: %s", reason)
+    for note in parsed.notes:
+        log.warning("dropped a value: %s", note)
     ranked = rank(parsed.papers, settings.top_n, settings.min_upvotes)
     if not ranked:
-        return RunResult(day, "empty", len(parsed.papers), 0, skipped=parsed.skipped)
+        return RunResult(
+            day, "empty", len(parsed.papers), 0, skipped=parsed.skipped, dropped=parsed.notes
+        )
 
     digest = Digest(
         day=day,
@@ -92,7 +98,9 @@ def run_day(
     status: Status = digest_write.value
     if status == "unchanged" and post_write.written:
         status = "updated"
-    return RunResult(day, status, len(parsed.papers), len(ranked), tuple(written), parsed.skipped)
+    return RunResult(
+        day, status, len(parsed.papers), len(ranked), tuple(written), parsed.skipped, parsed.notes
+    )
 
 
 def _decide_digest(

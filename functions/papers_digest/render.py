@@ -12,6 +12,7 @@ from typing import Any
 
 import jinja2
 
+from .checks import tagless
 from .errors import ConfigError
 from .model import Digest
 from .settings import DEFAULT_CATEGORIES, PostSettings
@@ -40,20 +41,6 @@ def inert(text: str) -> str:
     (`\\textbf`, `36\\%` stay as the seed has them)."""
     shown = _ESCAPING_BACKSLASH.sub(r"\\\\", text)
     return shown.translate(_INERT).replace("{:", "\\{:")
-
-
-# Look-alikes for the angle brackets: no parser reads them as a tag, every reader still
-# sees the comparison or the literal tag the title spells out.
-_NO_TAGS = str.maketrans({"<": "\uff1c", ">": "\uff1e"})
-
-
-def plain_text(text: str) -> str:
-    """Text for front matter values that themes escape themselves, such as `description`
-    (Chirpy's SEO tags escape it; its 7.x home cards and Atom feed too, the feed only its
-    `&`), and may print raw elsewhere. No HTML escaping, which readers would see as
-    `&#x27;`; `<` and `>` become fullwidth look-alikes (U+FF1C, U+FF1E), so no tag can
-    open wherever the value lands."""
-    return text.translate(_NO_TAGS)
 
 
 def post_slug(day: date) -> str:
@@ -85,7 +72,7 @@ def _environment(template_dir: str | None) -> jinja2.Environment:
     )
     env.filters["yaml"] = yaml_scalar
     env.filters["inert"] = inert
-    env.filters["plain"] = plain_text
+    env.filters["plain"] = tagless  # `description`: see checks.tagless
     return env
 
 

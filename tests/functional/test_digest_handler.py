@@ -135,6 +135,7 @@ def test_an_empty_day_writes_nothing(env: Any) -> None:
         "papers_that_day": 0,
         "keys_written": [],
         "skipped": [],
+        "dropped": [],
     }
     assert objects(env) == {}
 

@@ -186,10 +186,14 @@ _GOOD_DAY = {
     [
         _index_with({**_GOOD_DAY, "published_at": "2026-07-30T09:15:00"}),
         _index_with({**_GOOD_DAY, "papers": "2607.28582"}),
+        _index_with({**_GOOD_DAY, "papers": [{**_GOOD_DAY["papers"][0], "title": 7}]}),
+        _index_with({**_GOOD_DAY, "papers": [{**_GOOD_DAY["papers"][0], "arxiv_id": "x)"}]}),
     ],
     ids=[
         "feed index entry with a naive datetime, rebuilt",
         "feed index entry whose papers are text, rebuilt",
+        "feed index entry whose title is a number, rebuilt",
+        "feed index entry with a hostile id, rebuilt",
     ],
 )
 def test_an_index_entry_the_renderers_cannot_take_is_rebuilt(
@@ -229,6 +233,11 @@ def test_a_day_whose_publish_failed_for_good_comes_back_with_the_next(
 
 CORRUPT_DIGESTS = {
     "a digest stored under another day's key": lambda d: {**d, "day": "2026-07-29"},
+    "a digest whose paper title is a number": lambda d: {
+        **d, "papers": [{**d["papers"][0], "title": 42}, *d["papers"][1:]]},
+    "a digest with naive datetimes": lambda d: {**d, "published_at": "2026-07-31T09:15:00"},
+    "a digest whose authors are one string": lambda d: {
+        **d, "papers": [{**d["papers"][0], "authors": "Mallory"}, *d["papers"][1:]]},
 }  # fmt: skip
 
 

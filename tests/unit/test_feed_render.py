@@ -17,7 +17,7 @@ from papers_digest.model import Paper
 from papers_digest.page import render_page
 from papers_digest.rss import render_day_feed, render_papers_feed
 from papers_digest.settings import FeedSettings
-from tests.digests import REAL_PAPERS, days_before, digest_for
+from tests.digests import REAL_PAPERS, day_paper_id, days_before, digest_for
 
 SETTINGS = FeedSettings(site_url="https://papers.example.com", max_days=30, max_papers=200)
 LAST = date(2026, 7, 31)
@@ -61,7 +61,7 @@ def test_day_feed_parses_newest_first_with_dates_guids_and_links() -> None:
         assert entry.id == f"hf-papers-digest:day:{day}"
         assert entry.link == f"https://huggingface.co/papers/date/{day}"
     first = parsed.entries[0].summary
-    assert f'href="{REAL_PAPERS[0].hf_url}.260731"' in first
+    assert f'href="https://huggingface.co/papers/{day_paper_id(LAST, 1)}"' in first
     assert f"{REAL_PAPERS[0].title}</a> - 👍 292" in first
 
 

@@ -1,16 +1,36 @@
 from __future__ import annotations
 
 import copy
-from datetime import date
+import json
+import re
+from dataclasses import replace
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
 
 from papers_digest.errors import MalformedResponseError
-from papers_digest.model import Paper, clean_text, paper_from_api, parse_day_response, rank
+from papers_digest.model import (
+    Digest,
+    Paper,
+    clean_text,
+    hf_paper_url,
+    paper_from_api,
+    parse_day_response,
+    rank,
+)
+from papers_digest.render import digest_json
+from tests import hostile
 from tests.conftest import REAL_DAY, SEED_DAY, api_items
 
 REAL = api_items(REAL_DAY)
+DIGEST = Digest(
+    REAL_DAY,
+    rank(parse_day_response(REAL, REAL_DAY).papers, 10),
+    30,
+    datetime(2026, 7, 31, 0, 15, tzinfo=UTC),
+    datetime(2026, 8, 1, 0, 15, tzinfo=UTC),
+)
 
 
 def _by_id(arxiv_id: str) -> dict[str, Any]:
@@ -21,6 +41,7 @@ def test_real_day_parses_every_paper() -> None:
     parsed = parse_day_response(REAL, REAL_DAY)
     assert len(parsed.papers) == 30
     assert parsed.skipped == ()
+    assert parsed.notes == ()
 
 
 @pytest.mark.parametrize(
@@ -117,8 +138,9 @@ def test_rank_real_day_by_upvotes_highest_first() -> None:
     assert [paper.upvotes for paper in ranked] == [292, 283, 168, 49, 47, 46, 40, 37, 31, 25]
 
 
-def _paper(arxiv_id: str, upvotes: int) -> Paper:
-    return Paper(arxiv_id=arxiv_id, title=arxiv_id, abstract="", upvotes=upvotes)
+def _paper(name: str, upvotes: int) -> Paper:
+    arxiv_id = f"2607.0000{ord(name) - ord('a') + 1}"  # a, b, c sort as their ids do
+    return Paper(arxiv_id=arxiv_id, title=name, abstract="", upvotes=upvotes)
 
 
 @pytest.mark.parametrize(
@@ -135,7 +157,7 @@ def test_rank_is_stable_and_bounded(
     papers: list[tuple[str, int]], top_n: int, min_upvotes: int, expected: list[str]
 ) -> None:
     ranked = rank([_paper(i, u) for i, u in papers], top_n=top_n, min_upvotes=min_upvotes)
-    assert [paper.arxiv_id for paper in ranked] == expected
+    assert [paper.title for paper in ranked] == expected
 
 
 def test_duplicate_ids_keep_the_highest_upvotes() -> None:
@@ -166,31 +188,192 @@ def test_half_or_more_bad_items_refuse_the_day() -> None:
         parse_day_response(items, REAL_DAY)
 
 
-def test_digest_json_round_trips() -> None:
-    from papers_digest.model import Digest
+@pytest.mark.parametrize(
+    ("arxiv_id", "accepted"),
+    [
+        ("0704.0001", True),  # the first new-style id
+        ("1412.9999", True),  # four digits until the end of 2014
+        ("1501.00001", True),  # five from 2015
+        ("2607.23193", True),
+        *((bad, False) for bad in hostile.IDS.values()),
+    ],
+    ids=["0704", "1412", "1501", "2607", *hostile.IDS],
+)
+def test_paper_ids_must_be_arxiv_ids(arxiv_id: str, accepted: bool) -> None:
+    """A bad id skips the item, and no link can be built from one."""
+    item = copy.deepcopy(REAL[0])
+    item["paper"]["id"] = arxiv_id
+    if accepted:
+        paper = paper_from_api(item)
+        assert paper.hf_url == f"https://huggingface.co/papers/{arxiv_id}"
+        assert paper.arxiv_url == f"https://arxiv.org/abs/{arxiv_id}"
+        return
+    with pytest.raises(ValueError, match=r"^paper\.id is .*, not an arXiv id such as 2607\.23193$"):
+        paper_from_api(item)
+    with pytest.raises(ValueError, match="not an arXiv id"):
+        replace(DIGEST.papers[0], arxiv_id=arxiv_id)
+    with pytest.raises(ValueError, match="not an arXiv id"):
+        hf_paper_url(arxiv_id)
 
-    papers = rank(parse_day_response(REAL, REAL_DAY).papers, 10)
-    from datetime import UTC, datetime
 
-    digest = Digest(
-        REAL_DAY,
-        papers,
-        30,
-        datetime(2026, 7, 31, 0, 15, tzinfo=UTC),
-        datetime(2026, 8, 1, 0, 15, tzinfo=UTC),
-    )
-    assert Digest.from_json(digest.to_json()) == digest
+URL_FIELDS = [("paper", "githubRepo", "github_repo"), ("paper", "projectPage", "project_page"),
+              ("item", "thumbnail", "thumbnail")]  # fmt: skip
+
+
+@pytest.mark.parametrize("url", hostile.URLS.values(), ids=hostile.URLS.keys())
+@pytest.mark.parametrize(("holder", "key", "attribute"), URL_FIELDS, ids=lambda x: x)
+def test_a_bad_url_is_dropped_with_a_note(url: str, holder: str, key: str, attribute: str) -> None:
+    item = copy.deepcopy(_by_id("2607.23193"))  # has a githubRepo and a projectPage
+    (item["paper"] if holder == "paper" else item)[key] = url
+    parsed = parse_day_response([item], REAL_DAY)
+    (paper,) = parsed.papers
+    assert getattr(paper, attribute) is None
+    name = f"paper.{key}" if holder == "paper" else key
+    (note,) = parsed.notes
+    assert note.startswith(f"item 0 (2607.23193): {name} is ")
+    assert note.endswith(", not an http(s) URL: dropped")
+    assert "\n" not in note
 
 
 @pytest.mark.parametrize(
-    ("document", "message"),
+    ("holder", "key", "value", "attribute", "kept"),
     [
-        ({"schema_version": 99}, "schema_version 99 is not 1"),
-        ({"schema_version": 1, "day": "2026-07-31"}, "digest is missing or mangles"),
+        ("paper", "githubRepo", "https://github.com/a/b", "github_repo", "https://github.com/a/b"),
+        ("paper", "projectPage", "http://a.example/p?q=1&r=%20", "project_page",
+         "http://a.example/p?q=1&r=%20"),
+        ("item", "thumbnail", "https://cdn.example/論文.png", "thumbnail",
+         "https://cdn.example/論文.png"),
+        ("paper", "publishedAt", "2026-07-29T17:59:59.000Z", "published_at",
+         "2026-07-29T17:59:59.000Z"),
+        ("paper", "publishedAt", "2026-07-29T17:59:59\ud800", "published_at", None),
+        ("paper", "publishedAt", "yesterday", "published_at", None),
+        ("paper", "submittedOnDailyAt", "2026-07-31\x00", "submitted_on_daily_at", None),
+        ("paper", "githubStars", "many", "github_stars", None),
+        ("item", "numComments", -1, "num_comments", 0),
+        ("paper", "summary", 42, "abstract", ""),
+        ("paper", "ai_keywords", ["ok", 7], "ai_keywords", ()),
+        ("paper", "ai_summary", ["not", "text"], "ai_summary", None),
     ],
-)
-def test_unreadable_digest_is_refused(document: dict[str, Any], message: str) -> None:
-    from papers_digest.model import Digest
+)  # fmt: skip
+def test_optional_values_are_checked_and_bad_ones_dropped(
+    holder: str, key: str, value: Any, attribute: str, kept: Any
+) -> None:
+    item = copy.deepcopy(_by_id("2607.23193"))
+    item.pop("summary", None)
+    (item["paper"] if holder == "paper" else item)[key] = value
+    parsed = parse_day_response([item], REAL_DAY)
+    assert getattr(parsed.papers[0], attribute) == kept
+    assert len(parsed.notes) == (0 if kept not in (None, 0, "", ()) else 1)
 
-    with pytest.raises(MalformedResponseError, match=message):
-        Digest.from_json(document)
+
+BAD = "bad \ud800 char \x07 here\n"
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda item: item["paper"].update(githubRepo=f"https://github.com/{BAD}"),
+        lambda item: item["paper"].update(projectPage=BAD),
+        lambda item: item.update(thumbnail=f"https://x.example/{BAD}.png"),
+        lambda item: item["paper"].update(publishedAt=BAD),
+        lambda item: item["paper"].update(submittedOnDailyAt=BAD),
+        lambda item: item.update(organization={"name": BAD, "fullname": BAD}),
+        lambda item: item["paper"]["authors"].append({"name": BAD, "hidden": False}),
+        lambda item: item["paper"].update(ai_keywords=[BAD, "ok"]),
+        lambda item: item["paper"].update(ai_summary=BAD, summary=BAD, title=BAD),
+    ],
+    ids=["githubRepo", "projectPage", "thumbnail", "publishedAt", "submittedOnDailyAt",
+         "organization", "authors", "ai_keywords", "text"],
+)  # fmt: skip
+def test_no_api_string_reaches_the_digest_uncleaned(mutate: Any) -> None:
+    item = copy.deepcopy(_by_id("2607.23193"))
+    mutate(item)
+    (paper,) = parse_day_response([item], REAL_DAY).papers
+    strings = [value for value in paper.to_json().values() if isinstance(value, str)]
+    strings += [*paper.authors, *paper.ai_keywords]
+    assert all(clean_text(value) == value for value in strings)
+    digest_json(replace(DIGEST, papers=(paper,))).encode("utf-8")
+
+
+def test_digest_json_round_trips_and_stored_text_is_cleaned_again() -> None:
+    assert Digest.from_json(DIGEST.to_json()) == DIGEST
+    document = DIGEST.to_json()
+    document["papers"][0]["title"] = "Stored \ud800 title\x07\n"
+    document["papers"][0]["authors"] = ["A\u0085 B", " "]
+    paper = Digest.from_json(document).papers[0]
+    assert (paper.title, paper.authors) == ("Stored \ufffd title", ("A B",))
+
+
+DELETE = object()
+
+
+def _mutated(path: tuple[str | int, ...], value: Any) -> Any:
+    document: Any = json.loads(json.dumps(DIGEST.to_json()))
+    if not path:
+        return value
+    *parents, last = path
+    holder = document
+    for step in parents:
+        holder = holder[step]
+    if value is DELETE:
+        del holder[last]
+    else:
+        holder[last] = value
+    return document
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        ((), [], "digest is [], not an object"),
+        (("schema_version",), 99, "digest schema_version 99 is not 1; regenerate it"),
+        (("schema_version",), DELETE, "digest schema_version None is not 1"),
+        (("day",), "2026-7-31", "day is '2026-7-31', not a day (YYYY-MM-DD)"),
+        (("day",), DELETE, "day is missing"),
+        (("published_at",), "2026-07-31T00:15:00", "published_at is '2026-07-31T00:15:00', "
+         "not an ISO 8601 time with a UTC offset"),
+        (("generated_at",), "2026-08-01 00:15", "generated_at is '2026-08-01 00:15', not"),
+        (("generated_at",), 1785000000, "generated_at is 1785000000, not an ISO 8601 time"),
+        (("generated_at",), "last night", "generated_at is 'last night', not an ISO 8601 time"),
+        (("papers_that_day",), "30", "papers_that_day is '30', not a count"),
+        (("papers",), {}, "papers is {}, not a list"),
+        (("papers", 1), "x", "papers[1] is 'x', not an object"),
+        (("papers", 1), None, "papers[1] is missing"),
+        (("papers", 0, "rank"), 2, "papers[0].rank is 2, not its position 1"),
+        (("papers", 0, "rank"), DELETE, "papers[0].rank is missing"),
+        (("papers", 0, "arxiv_id"), hostile.IDS["Markdown and HTML injection"],
+         "papers[0].arxiv_id is '2607.99999) <img"),
+        (("papers", 0, "arxiv_id"), "2607.23193v2", "papers[0].arxiv_id is '2607.23193v2', not"),
+        (("papers", 0, "title"), 42, "papers[0].title is 42, not text"),
+        (("papers", 0, "title"), " \x07 ", r"papers[0].title is ' \x07 ', not a title"),
+        (("papers", 0, "title"), DELETE, "papers[0].title is missing"),
+        (("papers", 0, "abstract"), ["a"], "papers[0].abstract is ['a'], not text"),
+        (("papers", 0, "upvotes"), "3", "papers[0].upvotes is '3', not a count"),
+        (("papers", 0, "upvotes"), True, "papers[0].upvotes is True, not a count"),
+        (("papers", 0, "upvotes"), -1, "papers[0].upvotes is -1, not a count"),
+        (("papers", 0, "upvotes"), 2.5, "papers[0].upvotes is 2.5, not a count"),
+        (("papers", 0, "authors"), "Mallory", "papers[0].authors is 'Mallory', not a list of text"),
+        (("papers", 0, "authors"), [{"name": "M"}], "papers[0].authors is [{'name': 'M'}], not"),
+        (("papers", 0, "ai_keywords"), "rl", "papers[0].ai_keywords is 'rl', not a list of text"),
+        (("papers", 0, "ai_keywords"), [1], "papers[0].ai_keywords is [1], not a list of text"),
+        (("papers", 0, "organization"), 7, "papers[0].organization is 7, not text"),
+        (("papers", 0, "ai_summary"), {}, "papers[0].ai_summary is {}, not text"),
+        (("papers", 0, "github_stars"), "5", "papers[0].github_stars is '5', not a count"),
+        (("papers", 0, "num_comments"), False, "papers[0].num_comments is False, not a count"),
+        (("papers", 0, "github_repo"), "javascript:alert(1)",
+         "papers[0].github_repo is 'javascript:alert(1)', not an http(s) URL"),
+        (("papers", 0, "project_page"), hostile.URLS["attribute breakout"],
+         "papers[0].project_page is 'https://x.example/\" onmouseover"),
+        (("papers", 0, "thumbnail"), "//evil.example/x.png",
+         "papers[0].thumbnail is '//evil.example/x.png', not an http(s) URL"),
+        (("papers", 0, "published_at"), "soon", "papers[0].published_at is 'soon', not an ISO"),
+        (("papers", 0, "submitted_on_daily_at"), 20260731,
+         "papers[0].submitted_on_daily_at is 20260731, not an ISO 8601 timestamp"),
+    ],
+)  # fmt: skip
+def test_a_malformed_digest_is_refused_naming_the_field(
+    path: tuple[str | int, ...], value: Any, message: str
+) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}") as refused:
+        Digest.from_json(_mutated(path, value))
+    assert "\n" not in str(refused.value)
