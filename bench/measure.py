@@ -111,7 +111,7 @@ def requests_per_run() -> list[Row]:
     from papers_digest.settings import FeedSettings, PostSettings
     from papers_digest.source import DailyPapersClient
     from tests.digests import digest_for, store_digest
-    from tests.replay_server import ReplayServer, load_days
+    from tools.replay_server import ReplayServer, load_days
 
     day = date(2026, 7, 31)
     now = datetime(2026, 8, 1, 0, 15, tzinfo=UTC)

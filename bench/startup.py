@@ -145,7 +145,7 @@ def cold_invocations(rounds: int) -> list[Row]:
         return [Row("Cold invocation from the bundle", "not built", "-", "-", NOT_BUILT)]
     import boto3
 
-    from tests.replay_server import ReplayServer, load_days
+    from tools.replay_server import ReplayServer, load_days
 
     s3 = boto3.client("s3")
     feed_event = json.loads((ROOT / "infra/events/feed-object-created.json").read_text("utf-8"))

@@ -14,7 +14,7 @@ python=${PYTHON:-python3}
 args=("$@")
 if [ -z "${HF_API_BASE:-}" ]; then
   port=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  .venv/bin/python tests/replay_server.py --port "$port" tests/fixtures/hf-api >/dev/null &
+  .venv/bin/python -m tools.replay_server --port "$port" tests/fixtures/hf-api >/dev/null &
   server=$!
   trap 'kill $server 2>/dev/null' EXIT
   for _ in $(seq 50); do

@@ -14,7 +14,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from tests.replay_server import ReplayServer, load_days
+from tools.replay_server import ReplayServer, load_days
 
 # The handlers build Powertools' Logger and Metrics at import, as in Lambda, where
 # these come from the function's environment (template.yaml's Globals).

@@ -17,7 +17,7 @@ import pytest
 import papers_digest
 from papers_digest.cli import main
 from tests.conftest import BUCKET
-from tests.replay_server import Canned, ReplayServer
+from tools.replay_server import Canned, ReplayServer
 
 CLI = [str(Path(sys.executable).parent / "papers-digest")]
 

@@ -11,7 +11,7 @@ import pytest
 from papers_digest import digest_handler
 from papers_digest.errors import InvalidEventError, MalformedResponseError, SourceError
 from tests.conftest import BUCKET, REAL_DAY, SEED_DAY, FakeLambdaContext, api_items, event
-from tests.replay_server import Canned, ReplayServer
+from tools.replay_server import Canned, ReplayServer
 
 DIGEST = "digests/2026-07-31.json"
 POST = "_posts/2026-07-31-hf-daily-papers.md"

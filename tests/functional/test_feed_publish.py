@@ -19,8 +19,8 @@ from papers_digest.settings import FeedSettings
 from papers_digest.store import S3Store
 from tests.conftest import BUCKET, FakeLambdaContext, event, object_created
 from tests.digests import days_before, digest_for, store_digest
-from tests.replay_server import ReplayServer
 from tests.s3faults import AtomicRequestStore, count_requests
+from tools.replay_server import ReplayServer
 
 SETTINGS = FeedSettings(site_url="https://papers.example.com")
 NEW_DAY = date(2026, 7, 31)

@@ -17,8 +17,8 @@ from papers_digest.settings import PostSettings
 from papers_digest.source import DailyPapersClient
 from papers_digest.store import S3Store
 from tests.conftest import BUCKET, REAL_DAY
-from tests.replay_server import ReplayServer
 from tests.s3faults import count_requests
+from tools.replay_server import ReplayServer
 
 NOW = datetime(2026, 8, 1, 0, 15, tzinfo=UTC)
 

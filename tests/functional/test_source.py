@@ -14,7 +14,7 @@ import requests
 from papers_digest.errors import ConfigError, MalformedResponseError, SourceError
 from papers_digest.source import DailyPapersClient
 from tests.conftest import REAL_DAY, api_items
-from tests.replay_server import Canned, ReplayServer
+from tools.replay_server import Canned, ReplayServer
 
 
 class FakeClock:

@@ -19,8 +19,8 @@ from papers_digest.settings import FeedSettings, PostSettings
 from papers_digest.source import DailyPapersClient
 from tests.conftest import REAL_DAY, api_items
 from tests.digests import digest_for, store_digest
-from tests.replay_server import ReplayServer
 from tests.s3faults import AtomicRequestStore
+from tools.replay_server import ReplayServer
 
 NOW = datetime(2026, 8, 2, tzinfo=UTC)
 FEEDS = FeedSettings(site_url="https://papers.example.com")

@@ -27,7 +27,7 @@ from tests import hostile
 from tests.conftest import BUCKET, REAL_DAY, FakeLambdaContext, api_items, object_created
 from tests.functional.test_jekyll import jekyll_build, visible_text
 from tests.htmlcheck import live_markup
-from tests.replay_server import ReplayServer
+from tools.replay_server import ReplayServer
 
 KEYS = (digest_key(REAL_DAY), post_key(REAL_DAY), FEED_KEY, PAPERS_FEED_KEY, PAGE_KEY)
 

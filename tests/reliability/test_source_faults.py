@@ -27,7 +27,7 @@ from papers_digest.settings import PostSettings
 from papers_digest.source import DailyPapersClient
 from papers_digest.store import S3Store
 from tests.conftest import BUCKET, REAL_DAY, FakeLambdaContext, api_items, event
-from tests.replay_server import Canned, ReplayServer
+from tools.replay_server import Canned, ReplayServer
 
 NOW = datetime(2026, 8, 2, tzinfo=UTC)
 SETTINGS = PostSettings()

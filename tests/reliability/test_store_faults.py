@@ -20,8 +20,8 @@ from papers_digest.source import DailyPapersClient
 from papers_digest.store import S3Store
 from tests.conftest import BUCKET, REAL_DAY
 from tests.digests import days_before, digest_for, store_digest
-from tests.replay_server import ReplayServer
 from tests.s3faults import count_requests, inject
+from tools.replay_server import ReplayServer
 
 NOW = datetime(2026, 8, 2, tzinfo=UTC)
 

@@ -10,7 +10,7 @@ import pytest
 
 from papers_digest import digest_handler, feed_handler
 from tests.conftest import FakeLambdaContext
-from tests.replay_server import ReplayServer
+from tools.replay_server import ReplayServer
 
 EVENTS = sorted((Path(__file__).parents[2] / "infra" / "events").glob("*.json"))
 HANDLERS = {"digest": digest_handler.lambda_handler, "feed": feed_handler.lambda_handler}

@@ -7,7 +7,7 @@ in the queue until it returns a response for a request. A fault can also break
 the body in transit: cut it after some bytes, trickle it, or leave out its
 Content-Length. Run it from a shell for local demos:
 
-    python tests/replay_server.py --port 8765 tests/fixtures/hf-api
+    python -m tools.replay_server --port 8765 tests/fixtures/hf-api
 """
 
 from __future__ import annotations

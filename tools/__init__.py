@@ -1,0 +1,1 @@
+"""Development tools the demo, the bench and the tests share."""
