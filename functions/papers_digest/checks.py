@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from .days import parse_day, parse_timestamp
 from .errors import InvalidDayError
+from .settings import LANGUAGES
 
 MAX_URL_LENGTH = 2048
 
@@ -115,6 +116,12 @@ def count(value: Any, name: str) -> int:
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return value
     raise refuse(name, value, "a count")
+
+
+def language(value: Any, name: str) -> str:
+    if value in LANGUAGES:
+        return str(value)
+    raise refuse(name, value, f"one of {', '.join(LANGUAGES)}")
 
 
 def text(value: Any, name: str) -> str:

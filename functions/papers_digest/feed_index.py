@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 from .model import Digest, Paper
-from .settings import FeedSettings
+from .settings import LANGUAGES, FeedSettings
 
 INDEX_SCHEMA_VERSION = 1
 
@@ -39,6 +39,7 @@ def merge_digest(index: Mapping[str, Any], digest: Digest, settings: FeedSetting
                 if not listed["days"]:
                     del papers[entry["arxiv_id"]]
     days[day] = {
+        **({"lang": digest.lang} if digest.lang else {}),
         "published_at": digest.published_at.isoformat(),
         "generated_at": digest.generated_at.isoformat(),
         "papers_that_day": digest.papers_that_day,
@@ -74,6 +75,15 @@ def paper_order(paper: Mapping[str, Any]) -> tuple[Any, ...]:
 def is_full(index: Mapping[str, Any], settings: FeedSettings) -> bool:
     """Whether both feeds hold all they can: an older day would be trimmed again."""
     return len(index["days"]) >= settings.max_days and len(index["papers"]) >= settings.max_papers
+
+
+def language(index: Mapping[str, Any], fallback: str) -> str:
+    """The language of the newest day's post, which the feeds and pages take; `fallback`
+    (the POST_LANG setting) for an index of days that did not record theirs."""
+    for _, entry in sorted(index["days"].items(), reverse=True):
+        if "lang" in entry:
+            return str(entry["lang"])
+    return fallback
 
 
 def last_build(index: Mapping[str, Any]) -> datetime | None:
@@ -135,6 +145,7 @@ def _valid_day_entry(day: Any, entry: Any) -> bool:
         _is_aware(entry.get("published_at"))
         and _is_aware(entry.get("generated_at"))
         and _is_count(entry.get("papers_that_day"))
+        and entry.get("lang", LANGUAGES[0]) in LANGUAGES
         and all(_valid_listing(listing) for listing in entry["papers"])
     )
 

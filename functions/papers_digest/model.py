@@ -112,11 +112,13 @@ class Digest:
     papers_that_day: int
     published_at: datetime
     generated_at: datetime
+    lang: str | None = None  # the post's language; digests written before it have none
 
     def to_json(self) -> dict[str, Any]:
         return {
             "schema_version": SCHEMA_VERSION,
             "day": self.day.isoformat(),
+            **({"lang": self.lang} if self.lang else {}),
             "generated_at": self.generated_at.isoformat(timespec="seconds"),
             "published_at": self.published_at.isoformat(timespec="seconds"),
             "papers_that_day": self.papers_that_day,
@@ -146,6 +148,7 @@ class Digest:
             papers_that_day=checks.count(data.get("papers_that_day"), "papers_that_day"),
             published_at=checks.aware_datetime(data.get("published_at"), "published_at"),
             generated_at=checks.aware_datetime(data.get("generated_at"), "generated_at"),
+            lang=checks.optional(checks.language, data.get("lang"), "lang"),
         )
 
 

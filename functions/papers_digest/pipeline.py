@@ -74,6 +74,7 @@ def run_day(
         papers_that_day=len(parsed.papers),
         published_at=settings.publish_datetime(day),
         generated_at=now,
+        lang=settings.lang,
     )
     post = render_post(digest, settings).encode("utf-8")
     fresh = digest.to_json()

@@ -8,7 +8,7 @@ from datetime import datetime
 from email.utils import format_datetime
 from typing import Any
 
-from .feed_index import last_build, paper_order
+from .feed_index import language, last_build, paper_order
 from .keys import FEED_KEY, PAPERS_FEED_KEY
 from .markup import html, joined_links, plain_text, ranked_list, sub, xml_text
 from .model import Paper
@@ -18,17 +18,21 @@ ATOM_NS = "http://www.w3.org/2005/Atom"
 DC_NS = "http://purl.org/dc/elements/1.1/"
 ET.register_namespace("atom", ATOM_NS)
 ET.register_namespace("dc", DC_NS)
+DESCRIPTIONS = {
+    FEED_KEY: {
+        "en": "The most upvoted Hugging Face Daily Papers, one post a day.",
+        "ko": "Hugging Face Daily Papers에서 좋아요를 가장 많이 받은 논문, 하루 한 편.",
+    },
+    PAPERS_FEED_KEY: {
+        "en": "Each paper featured in the Hugging Face Daily Papers digests.",
+        "ko": "Hugging Face Daily Papers 다이제스트에 실린 논문 하나하나.",
+    },
+}
 
 
 def render_day_feed(index: Mapping[str, Any], settings: FeedSettings) -> bytes:
     """`feed.xml`: one item per daily digest, newest first."""
-    rss, channel = _channel(
-        index,
-        settings,
-        FEED_KEY,
-        settings.title,
-        "The most upvoted Hugging Face Daily Papers, one post a day.",
-    )
+    rss, channel = _channel(index, settings, FEED_KEY, settings.title)
     for day, entry in sorted(index["days"].items(), reverse=True):
         item = sub(channel, "item")
         sub(item, "title", plain_text(f"{settings.title} - {day}"))
@@ -41,13 +45,7 @@ def render_day_feed(index: Mapping[str, Any], settings: FeedSettings) -> bytes:
 
 def render_papers_feed(index: Mapping[str, Any], settings: FeedSettings) -> bytes:
     """`papers.xml`: one item per paper, the newest featured day first."""
-    rss, channel = _channel(
-        index,
-        settings,
-        PAPERS_FEED_KEY,
-        f"{settings.title}: papers",
-        "Each paper featured in the Hugging Face Daily Papers digests.",
-    )
+    rss, channel = _channel(index, settings, PAPERS_FEED_KEY, f"{settings.title}: papers")
     for data in sorted(index["papers"].values(), key=paper_order):
         paper = Paper.from_json(data)
         item = sub(channel, "item")
@@ -64,14 +62,16 @@ def render_papers_feed(index: Mapping[str, Any], settings: FeedSettings) -> byte
 
 
 def _channel(
-    index: Mapping[str, Any], settings: FeedSettings, key: str, title: str, description: str
+    index: Mapping[str, Any], settings: FeedSettings, key: str, title: str
 ) -> tuple[ET.Element, ET.Element]:
+    """The channel, in the language of the newest post."""
+    lang = language(index, settings.language)
     rss = ET.Element("rss", {"version": "2.0"})
     channel = sub(rss, "channel")
     sub(channel, "title", plain_text(title))
     sub(channel, "link", f"{settings.site_url}/")
-    sub(channel, "description", description)
-    sub(channel, "language", settings.language)
+    sub(channel, "description", DESCRIPTIONS[key][lang])
+    sub(channel, "language", lang)
     built = last_build(index)
     if built is not None:
         sub(channel, "lastBuildDate", format_datetime(built))
