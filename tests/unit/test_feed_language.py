@@ -91,5 +91,5 @@ def test_the_digest_records_the_post_language(lang: str | None, kept: str | None
 
 def test_a_stored_digest_in_another_language_is_refused() -> None:
     data = {**json.loads(digest_json(digest_for(DAY))), "lang": "fr"}
-    with pytest.raises(ValueError, match="^lang is 'fr', not one of ko, en$"):
+    with pytest.raises(ValueError, match=r"^lang is 'fr', not one of ko, en$"):
         Digest.from_json(data)
