@@ -36,6 +36,7 @@ class Canned:
     drop_after: int | None = None  # send only this many bytes of the body, then hang up
     trickle: float = 0.0  # seconds between the body's bytes
     send_length: bool = True  # False: no Content-Length, the body ends when we hang up
+    trickle_headers: float = 0.0  # seconds between the bytes of the status line and headers
 
 
 def load_days(folder: str | Path) -> dict[str, list[Any]]:
@@ -111,13 +112,22 @@ class ReplayServer:
             request.wfile.flush()
             request.connection.close()
             return
-        request.send_response(canned.status)
         headers = {"Content-Type": "application/json; charset=utf-8"}
         if canned.send_length:
             headers["Content-Length"] = str(len(canned.body))
-        for name, value in {**headers, **canned.headers}.items():
-            request.send_header(name, value)
-        request.end_headers()
+        if canned.trickle_headers:
+            head = f"HTTP/1.1 {canned.status} Status\r\n" + "".join(
+                f"{name}: {value}\r\n" for name, value in {**headers, **canned.headers}.items()
+            )
+            for byte in (head + "\r\n").encode():
+                request.wfile.write(bytes([byte]))
+                request.wfile.flush()
+                threading.Event().wait(canned.trickle_headers)
+        else:
+            request.send_response(canned.status)
+            for name, value in {**headers, **canned.headers}.items():
+                request.send_header(name, value)
+            request.end_headers()
         body = canned.body[: canned.drop_after]
         if not canned.trickle:
             request.wfile.write(body)

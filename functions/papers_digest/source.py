@@ -4,6 +4,7 @@ run that stays within its time, page and byte budgets whatever the server does."
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable
 from datetime import date
@@ -143,9 +144,7 @@ class DailyPapersClient:
         left = deadline - self._clock()
         timeout = (min(self._timeout[0], left), min(self._timeout[1], left))
         try:
-            with self._session.get(
-                self._url, params=params, headers=self._headers, timeout=timeout, stream=True
-            ) as response:
+            with self._send(params, timeout, left, where) as response:
                 if response.status_code in RETRYABLE_STATUS:
                     pause = _retry_after(response.headers.get("Retry-After"), backoff)
                     raise _Retryable(f"HTTP {response.status_code}", pause)
@@ -166,6 +165,38 @@ class DailyPapersClient:
                 f"{where}: the request cannot be sent ({type(exc).__name__}); "
                 "check the API base URL (HF_API_BASE or --api-base) and proxy settings"
             ) from None
+
+    def _send(
+        self, params: dict[str, str], timeout: tuple[float, float], left: float, where: str
+    ) -> requests.Response:
+        """The request, up to its status line and headers, given up after `left` seconds.
+        Socket timeouts bound each read, not the whole, so a server trickling its headers
+        a byte at a time could otherwise hold the run: the request runs in a daemon thread
+        that is abandoned at the deadline (and ends with its socket)."""
+        outcome: list[requests.Response | BaseException] = []
+
+        def send() -> None:
+            try:
+                outcome.append(
+                    self._session.get(
+                        self._url,
+                        params=params,
+                        headers=self._headers,
+                        timeout=timeout,
+                        stream=True,
+                    )
+                )
+            except BaseException as exc:  # handed to the caller below
+                outcome.append(exc)
+
+        worker = threading.Thread(target=send, name="papers-digest-request", daemon=True)
+        worker.start()
+        worker.join(max(left, 0.0))
+        if not outcome:
+            raise self._out_of_time(where, "the API was still sending its status line and headers")
+        if isinstance(outcome[0], BaseException):
+            raise outcome[0]
+        return outcome[0]
 
     def _read_body(
         self, response: requests.Response, where: str, deadline: float, cap: int
