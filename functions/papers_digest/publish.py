@@ -13,11 +13,11 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any, Literal
 
-from .conditional import MAX_ATTEMPTS, Decision, update_object
+from .conditional import MAX_ATTEMPTS, Decision, Update, update_object
 from .errors import CorruptObjectError, PreconditionFailed, StoreError
 from .feed_index import Index, empty_index, index_bytes, is_full, merge_digest, parse_index
 from .keys import (
@@ -36,6 +36,7 @@ from .settings import FeedSettings
 from .store import HTML_TYPE, JSON_TYPE, PUBLIC_CACHE_CONTROL, RSS_TYPE, Store, StoredObject
 
 log = logging.getLogger(__name__)
+REBUILT_NOTE = "index missing or corrupt: rebuilt from the digests"
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,14 @@ class PublishResult:
 
 
 @dataclass(frozen=True)
+class Merged:
+    """An index with what was merged into it, and notes on what could not be."""
+
+    index: Index
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class _Plan:
     """What a publish decided from the stored index: the new index, already rendered."""
 
@@ -89,15 +98,16 @@ def publish_day(
     def decide(stored: StoredObject | None) -> Decision[_Plan]:
         current = _readable_index(store, stored)
         if current is None:
-            base, notes = index_from_digests(store, settings)
-            notes = ("index missing or corrupt: rebuilt from the digests", *notes)
+            rebuilt = index_from_digests(store, settings)
+            base = Merged(rebuilt.index, (REBUILT_NOTE, *rebuilt.notes))
         else:
-            base, notes = _heal(store, current, settings, publishing=day)
-        return _decision(current, _plan(merge_digest(base, digest, settings), notes, settings))
+            base = _heal(store, current, settings, publishing=day)
+        merged = merge_digest(base.index, digest, settings)
+        return _decision(current, _plan(merged, base.notes, settings))
 
-    plan, changed, attempts = _publish(store, settings, decide, sleep)
-    status: Literal["published", "unchanged"] = "published" if changed else "unchanged"
-    return PublishResult(status, day, _written(changed), attempts, plan.notes)
+    update = _publish(store, settings, decide, sleep)
+    status: Literal["published", "unchanged"] = "published" if update.written else "unchanged"
+    return PublishResult(status, day, _written(update.written), update.attempts, update.value.notes)
 
 
 def rebuild(
@@ -106,11 +116,15 @@ def rebuild(
     """Rebuild the index and every output from the stored digests."""
 
     def decide(stored: StoredObject | None) -> Decision[_Plan]:
-        index, notes = index_from_digests(store, settings)
-        return _decision(_readable_index(store, stored), _plan(index, notes, settings))
+        rebuilt = index_from_digests(store, settings)
+        return _decision(
+            _readable_index(store, stored), _plan(rebuilt.index, rebuilt.notes, settings)
+        )
 
-    plan, changed, attempts = _publish(store, settings, decide, sleep)
-    return PublishResult("rebuilt", None, _written(changed), attempts, plan.notes)
+    update = _publish(store, settings, decide, sleep)
+    return PublishResult(
+        "rebuilt", None, _written(update.written), update.attempts, update.value.notes
+    )
 
 
 def load_digest(store: Store, day: date) -> Digest:
@@ -136,7 +150,7 @@ def load_digest(store: Store, day: date) -> Digest:
     return digest
 
 
-def index_from_digests(store: Store, settings: FeedSettings) -> tuple[Index, tuple[str, ...]]:
+def index_from_digests(store: Store, settings: FeedSettings) -> Merged:
     """Build the index from the stored digests, newest first, stopping once the feeds are
     full: an older digest could only add days and papers that trimming drops again. So a
     rebuild lists the archive (one request per 1,000 keys) but reads about `max_days`
@@ -145,18 +159,15 @@ def index_from_digests(store: Store, settings: FeedSettings) -> tuple[Index, tup
         (day for key in store.list_keys(DIGEST_PREFIX) if (day := day_of_digest_key(key))),
         reverse=True,
     )
-    index, notes = empty_index(), []
+    merged = Merged(empty_index())
     for day in days:
-        if is_full(index, settings):
+        if is_full(merged.index, settings):
             break
-        index, note = _merge_stored(store, index, day, settings)
-        notes.extend(note)
-    return index, tuple(notes)
+        merged = _merge_stored(store, merged, day, settings)
+    return merged
 
 
-def _heal(
-    store: Store, index: Index, settings: FeedSettings, publishing: date
-) -> tuple[Index, tuple[str, ...]]:
+def _heal(store: Store, index: Index, settings: FeedSettings, publishing: date) -> Merged:
     """Merge the days of the feed window that have a digest but are not in the index:
     a day whose own publish failed for good comes back with the next publish. One LIST
     from the window's start (the oldest day the index keeps once full, or twice
@@ -173,21 +184,25 @@ def _heal(
         for key in store.list_keys(DIGEST_PREFIX, start_after=digest_key(start))
         if (day := day_of_digest_key(key)) and day != publishing and str(day) not in held
     ]
-    notes = []
+    merged = Merged(index)
     for day in missing:
-        index, note = _merge_stored(store, index, day, settings)
-        notes.extend(note or [f"healed: {digest_key(day)} was missing from the feeds"])
-    return index, tuple(notes)
+        healed = f"healed: {digest_key(day)} was missing from the feeds"
+        merged = _merge_stored(store, merged, day, settings, note=healed)
+    return merged
 
 
 def _merge_stored(
-    store: Store, index: Index, day: date, settings: FeedSettings
-) -> tuple[Index, list[str]]:
+    store: Store, merged: Merged, day: date, settings: FeedSettings, note: str | None = None
+) -> Merged:
+    """`merged` with the stored digest of `day` (and `note`, if any), or with a note
+    saying why it was skipped when it cannot be read."""
     try:
-        return merge_digest(index, load_digest(store, day), settings), []
+        digest = load_digest(store, day)
     except StoreError as exc:
         log.warning("skipping a digest: %s", exc)
-        return index, [f"skipped {digest_key(day)}: {exc}"]
+        return Merged(merged.index, (*merged.notes, f"skipped {digest_key(day)}: {exc}"))
+    notes = (*merged.notes, note) if note else merged.notes
+    return Merged(merge_digest(merged.index, digest, settings), notes)
 
 
 def _readable_index(store: Store, stored: StoredObject | None) -> Index | None:
@@ -217,7 +232,7 @@ def _publish(
     settings: FeedSettings,
     decide: Callable[[StoredObject | None], Decision[_Plan]],
     sleep: Callable[[float], None],
-) -> tuple[_Plan, bool, int]:
+) -> Update[_Plan]:
     """Update the index, then write the outputs rendered from it. After writing, make
     sure no newer index landed meanwhile; if one did, render from it again, so the
     newest index always has the last word."""
@@ -227,7 +242,7 @@ def _publish(
         for output, body in zip(OUTPUTS, plan.rendered, strict=True):
             store.put(output.key, body, output.content_type, cache_control=PUBLIC_CACHE_CONTROL)
         if store.head_etag(FEED_INDEX_KEY) == etag:
-            return plan, update.written, update.attempts
+            return replace(update, value=plan)
         newer = store.get(FEED_INDEX_KEY)
         index = _readable_index(store, newer)
         if newer is None or index is None:

@@ -238,9 +238,9 @@ def test_a_rebuild_reads_only_the_digests_the_feeds_can_hold(s3: Any) -> None:
         complete = merge_digest(complete, digest_for(day, top_n=3), settings)
     store.calls.clear()
 
-    index, notes = index_from_digests(store, settings)
+    rebuilt = index_from_digests(store, settings)
 
-    assert notes == ()
-    assert index["days"] == complete["days"]
-    assert index["papers"].keys() == complete["papers"].keys()
+    assert rebuilt.notes == ()
+    assert rebuilt.index["days"] == complete["days"]
+    assert rebuilt.index["papers"].keys() == complete["papers"].keys()
     assert dict(store.calls) == {"GET": 1 + 50}  # one LIST page, then 150 papers / 3 a day
