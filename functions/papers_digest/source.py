@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import date
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 import urllib3
@@ -17,6 +18,7 @@ import urllib3
 from . import __version__
 from .errors import ConfigError, MalformedResponseError, SourceError
 
+STILL_ARRIVING = "the response was still arriving at the deadline"
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 API_DEFAULT_LIMIT = 50  # what the API returns without `limit`
 USER_AGENT = f"hf-papers-digest/{__version__} (python-requests)"
@@ -66,6 +68,7 @@ class DailyPapersClient:
     ) -> None:
         self._session = session
         self._url = base_url.rstrip("/") + "/api/daily_papers"
+        self._origin = urlsplit(self._url)
         self._headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
         self._token = _checked_token(token, token_source)
         if self._token:
@@ -140,11 +143,43 @@ class DailyPapersClient:
     def _request_page(
         self, params: dict[str, str], attempt: int, where: str, deadline: float, cap: int
     ) -> bytes:
+        """One request, status line to last byte, given up at the deadline. Socket timeouts
+        bound each read, not the whole, so a server trickling bytes could otherwise hold
+        the run: the exchange runs in a daemon thread that is abandoned at the deadline
+        (it ends with its socket, holding at most `cap` bytes)."""
+        left = max(deadline - self._clock(), 0.0)
+        outcome: list[bytes | BaseException] = []
+
+        def exchange() -> None:
+            try:
+                outcome.append(self._exchange(params, attempt, where, deadline, cap, left))
+            except BaseException as exc:  # handed to the caller below
+                outcome.append(exc)
+
+        worker = threading.Thread(target=exchange, name="papers-digest-request", daemon=True)
+        worker.start()
+        worker.join(left)
+        if not outcome:
+            raise self._out_of_time(where, STILL_ARRIVING)
+        if isinstance(outcome[0], BaseException):
+            raise outcome[0]
+        return outcome[0]
+
+    def _exchange(
+        self,
+        params: dict[str, str],
+        attempt: int,
+        where: str,
+        deadline: float,
+        cap: int,
+        left: float,
+    ) -> bytes:
         backoff = self._backoff * 2 ** (attempt - 1)
-        left = deadline - self._clock()
         timeout = (min(self._timeout[0], left), min(self._timeout[1], left))
         try:
-            with self._send(params, timeout, left, where) as response:
+            with self._session.get(
+                self._url, params=params, headers=self._headers, timeout=timeout, stream=True
+            ) as response:
                 if response.status_code in RETRYABLE_STATUS:
                     pause = _retry_after(response.headers.get("Retry-After"), backoff)
                     raise _Retryable(f"HTTP {response.status_code}", pause)
@@ -161,42 +196,16 @@ class DailyPapersClient:
         except TRANSPORT_FAILURES as exc:
             raise _Retryable(f"cannot connect or read ({type(exc).__name__})", backoff) from None
         except requests.RequestException as exc:
+            sent_to = urlsplit(exc.request.url if exc.request is not None else self._url)
+            if (sent_to.scheme, sent_to.netloc) != (self._origin.scheme, self._origin.netloc):
+                raise SourceError(
+                    f"{where}: the API redirected to a URL that cannot be followed "
+                    f"({type(exc).__name__}); try again later"
+                ) from None
             raise ConfigError(
                 f"{where}: the request cannot be sent ({type(exc).__name__}); "
                 "check the API base URL (HF_API_BASE or --api-base) and proxy settings"
             ) from None
-
-    def _send(
-        self, params: dict[str, str], timeout: tuple[float, float], left: float, where: str
-    ) -> requests.Response:
-        """The request, up to its status line and headers, given up after `left` seconds.
-        Socket timeouts bound each read, not the whole, so a server trickling its headers
-        a byte at a time could otherwise hold the run: the request runs in a daemon thread
-        that is abandoned at the deadline (and ends with its socket)."""
-        outcome: list[requests.Response | BaseException] = []
-
-        def send() -> None:
-            try:
-                outcome.append(
-                    self._session.get(
-                        self._url,
-                        params=params,
-                        headers=self._headers,
-                        timeout=timeout,
-                        stream=True,
-                    )
-                )
-            except BaseException as exc:  # handed to the caller below
-                outcome.append(exc)
-
-        worker = threading.Thread(target=send, name="papers-digest-request", daemon=True)
-        worker.start()
-        worker.join(max(left, 0.0))
-        if not outcome:
-            raise self._out_of_time(where, "the API was still sending its status line and headers")
-        if isinstance(outcome[0], BaseException):
-            raise outcome[0]
-        return outcome[0]
 
     def _read_body(
         self, response: requests.Response, where: str, deadline: float, cap: int
@@ -216,12 +225,12 @@ class DailyPapersClient:
             if len(body) > cap:
                 raise MalformedResponseError(too_big)
             if self._clock() >= deadline:
-                raise self._out_of_time(where, "the response was still arriving at the deadline")
+                raise self._out_of_time(where, STILL_ARRIVING)
         return bytes(body)
 
     def _out_of_time(self, where: str, what: str) -> SourceError:
         return SourceError(
-            f"{where}: {what}; giving up within the time budget of {self._budget:.0f}s "
+            f"{where}: {what}; giving up within the time budget of {self._budget:g}s "
             "for the fetch. Try again later."
         )
 

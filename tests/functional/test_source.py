@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -249,3 +250,41 @@ def test_a_silently_capped_limit_still_gets_the_whole_day(
         pages = [f"{r['p']}:{r['limit']}" for r in server.requests]
     assert [item["paper"]["id"] for item in items] == [item["paper"]["id"] for item in day_items]
     assert pages == expected_pages
+
+
+class HangingSession(requests.Session):
+    """A server that never finishes answering, whatever the socket timeouts say: each
+    byte arrives just within the read timeout, so no single read ever times out."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+        self.release = threading.Event()
+
+    def get(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        self.calls += 1
+        self.release.wait(30)
+        raise requests.ConnectionError("released")
+
+
+def test_the_deadline_bounds_the_whole_exchange_not_each_read() -> None:
+    session = HangingSession()
+    client = DailyPapersClient(session, "http://127.0.0.1:9", budget_seconds=0.2)
+    finished = threading.Event()
+    failure: list[BaseException] = []
+
+    def fetch() -> None:
+        try:
+            client.fetch_day(REAL_DAY)
+        except SourceError as exc:
+            failure.append(exc)
+        finished.set()
+
+    threading.Thread(target=fetch, daemon=True).start()
+    finished.wait(10)  # a bound for the test itself, not a measurement
+    session.release.set()
+    assert [str(exc).split(": ", 1)[1] for exc in failure] == [
+        "the response was still arriving at the deadline; giving up within the time budget "
+        "of 0.2s for the fetch. Try again later."
+    ]
+    assert session.calls == 1
