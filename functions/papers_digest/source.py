@@ -10,7 +10,6 @@ from collections.abc import Callable
 from datetime import date
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 import urllib3
@@ -68,7 +67,6 @@ class DailyPapersClient:
     ) -> None:
         self._session = session
         self._url = base_url.rstrip("/") + "/api/daily_papers"
-        self._origin = urlsplit(self._url)
         self._headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
         self._token = _checked_token(token, token_source)
         if self._token:
@@ -176,9 +174,20 @@ class DailyPapersClient:
     ) -> bytes:
         backoff = self._backoff * 2 ** (attempt - 1)
         timeout = (min(self._timeout[0], left), min(self._timeout[1], left))
+        redirects: list[str] = []
+
+        def note_redirect(response: requests.Response, *_: Any, **__: Any) -> None:
+            if response.is_redirect:
+                redirects.append(response.headers.get("Location", ""))
+
         try:
             with self._session.get(
-                self._url, params=params, headers=self._headers, timeout=timeout, stream=True
+                self._url,
+                params=params,
+                headers=self._headers,
+                timeout=timeout,
+                stream=True,
+                hooks={"response": note_redirect},
             ) as response:
                 if response.status_code in RETRYABLE_STATUS:
                     pause = _retry_after(response.headers.get("Retry-After"), backoff)
@@ -196,11 +205,11 @@ class DailyPapersClient:
         except TRANSPORT_FAILURES as exc:
             raise _Retryable(f"cannot connect or read ({type(exc).__name__})", backoff) from None
         except requests.RequestException as exc:
-            sent_to = urlsplit(exc.request.url if exc.request is not None else self._url)
-            if (sent_to.scheme, sent_to.netloc) != (self._origin.scheme, self._origin.netloc):
+            if redirects:  # the server's doing, not the setting's
                 raise SourceError(
                     f"{where}: the API redirected to a URL that cannot be followed "
-                    f"({type(exc).__name__}); try again later"
+                    f"({type(exc).__name__}: {self._quote(redirects[-1], 80)!r}); "
+                    "try again later"
                 ) from None
             raise ConfigError(
                 f"{where}: the request cannot be sent ({type(exc).__name__}); "
