@@ -13,9 +13,10 @@ from urllib.parse import urlsplit
 
 from .days import parse_day, parse_timestamp
 from .errors import InvalidDayError
-from .settings import LANGUAGES
 
+LANGUAGES = ("ko", "en")  # of the posts; the feeds and pages follow them
 MAX_URL_LENGTH = 2048
+MAX_COUNT = 10**9  # far above any paper's upvotes; a 400-digit count is not one
 
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\ufffe\uffff]")
 # arXiv's new-style ids, no version: YYMM.NNNN from 0704 to 1412, YYMM.NNNNN from 1501 on.
@@ -113,7 +114,9 @@ def day(value: Any, name: str) -> date:
 
 
 def count(value: Any, name: str) -> int:
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+    """A count as the API gives them (upvotes, comments, stars): whole, not negative, and
+    of a size a real one could have."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_COUNT:
         return value
     raise refuse(name, value, "a count")
 

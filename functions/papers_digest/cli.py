@@ -13,9 +13,10 @@ from datetime import UTC, datetime
 from typing import Any, NoReturn
 
 from . import __version__
+from .checks import LANGUAGES
 from .days import check_publishable, last_complete_day, parse_day
 from .errors import ConfigError, DigestError, InvalidDayError, InvalidEventError
-from .settings import LANGUAGES, FeedSettings, PostSettings, SourceSettings, feed_settings
+from .settings import FeedSettings, PostSettings, SourceSettings, feed_settings
 from .store import FolderStore, S3Store, Store
 
 DEFAULT_OUT = "site"
@@ -32,8 +33,12 @@ def _add_store_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _store(args: argparse.Namespace) -> Store:
-    if args.bucket:
-        return S3Store(args.bucket)
+    """The bucket or folder named; an empty name (an unset variable in a script) is an
+    error, never a quiet fall back to ./site."""
+    if args.bucket is not None:
+        return S3Store(args.bucket)  # refuses an empty name
+    if args.out == "":
+        raise ConfigError("--out is empty; name a folder, or leave --out out for ./site")
     return FolderStore(args.out or DEFAULT_OUT)
 
 

@@ -28,7 +28,6 @@ class Decision(Generic[T]):
 class Update(Generic[T]):
     value: T
     written: bool
-    existed: bool
     etag: str | None  # of the object stored now: ours when written
     attempts: int
 
@@ -47,14 +46,12 @@ def update_object(
     what was read (`If-None-Match: *` when absent, `If-Match` its ETag otherwise). When
     another writer got there first, wait a jittered moment and decide again from what
     it wrote: no write is ever based on an object that was not read."""
-    existed = False
     for attempt in range(1, max_attempts + 1):
         stored = store.get(key)
-        existed = existed or stored is not None
         decision = decide(stored)
         if decision.body is None:
             etag = stored.etag if stored is not None else None
-            return Update(decision.value, False, existed, etag, attempt)
+            return Update(decision.value, False, etag, attempt)
         try:
             etag = store.put(
                 key,
@@ -67,7 +64,7 @@ def update_object(
         except PreconditionFailed:
             sleep(random.uniform(0.05, 0.2) * attempt)  # noqa: S311 - jitter, not crypto
             continue
-        return Update(decision.value, True, existed, etag, attempt)
+        return Update(decision.value, True, etag, attempt)
     raise PreconditionFailed(
         f"{store.describe(key)} kept changing under {max_attempts} attempts to write it; "
         "another run is busy with it, try again"

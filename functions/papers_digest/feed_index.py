@@ -8,12 +8,13 @@ digest and this index instead of the whole archive.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any
 
+from . import checks
 from .model import Digest, Paper
-from .settings import LANGUAGES, FeedSettings
+from .settings import FeedSettings
 
 INDEX_SCHEMA_VERSION = 1
 
@@ -120,22 +121,24 @@ def _check(condition: bool, message: str) -> None:
         raise ValueError(message)
 
 
-def _is_day(value: Any) -> bool:
+def _passes(check: Callable[[Any, str], Any], value: Any) -> bool:
     try:
-        return isinstance(value, str) and date.fromisoformat(value).isoformat() == value
+        check(value, "")
     except ValueError:
         return False
+    return True
+
+
+def _is_day(value: Any) -> bool:
+    return _passes(checks.day, value)
 
 
 def _is_aware(value: Any) -> bool:
-    try:
-        return isinstance(value, str) and datetime.fromisoformat(value).tzinfo is not None
-    except ValueError:
-        return False
+    return _passes(checks.aware_datetime, value)
 
 
 def _is_count(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    return _passes(checks.count, value)
 
 
 def _valid_day_entry(day: Any, entry: Any) -> bool:
@@ -145,7 +148,7 @@ def _valid_day_entry(day: Any, entry: Any) -> bool:
         _is_aware(entry.get("published_at"))
         and _is_aware(entry.get("generated_at"))
         and _is_count(entry.get("papers_that_day"))
-        and entry.get("lang", LANGUAGES[0]) in LANGUAGES
+        and entry.get("lang", checks.LANGUAGES[0]) in checks.LANGUAGES
         and all(_valid_listing(listing) for listing in entry["papers"])
     )
 

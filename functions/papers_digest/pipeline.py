@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Literal, Protocol
 
 from .conditional import Decision, update_object
@@ -16,6 +16,8 @@ from .settings import PostSettings
 from .store import JSON_TYPE, MARKDOWN_TYPE, PUBLIC_CACHE_CONTROL, Store, StoredObject
 
 log = logging.getLogger(__name__)
+# Two runs of a day overlap only while both are running: a function times out in minutes.
+RACE_WINDOW = timedelta(minutes=15)
 
 # `superseded`: a run of the same day that fetched later has already stored its digest.
 Status = Literal["created", "updated", "unchanged", "superseded", "empty"]
@@ -117,9 +119,12 @@ def _decide_digest(
 
 
 def _generated_after(stored: bytes, generated_at: str) -> bool:
-    """Whether a stored digest was generated after `generated_at` (unreadable: no)."""
+    """Whether a stored digest comes from a run that fetched after this one while both
+    were running: generated later, but within RACE_WINDOW. One stamped further ahead
+    (a skewed clock, a corrupt object) is no reason to keep it; unreadable: no."""
     try:
         theirs = datetime.fromisoformat(json.loads(stored)["generated_at"])
-        return theirs > datetime.fromisoformat(generated_at)
-    except (ValueError, TypeError, KeyError):
+        ours = datetime.fromisoformat(generated_at)
+        return ours < theirs <= ours + RACE_WINDOW
+    except (ValueError, TypeError, KeyError, RecursionError):
         return False

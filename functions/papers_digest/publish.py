@@ -198,7 +198,7 @@ def _merge_stored(
     saying why it was skipped when it cannot be read."""
     try:
         digest = load_digest(store, day)
-    except StoreError as exc:
+    except CorruptObjectError as exc:  # S3 failing is not a reason to drop a day: raise
         log.warning("skipping a digest: %s", exc)
         return Merged(merged.index, (*merged.notes, f"skipped {digest_key(day)}: {exc}"))
     notes = (*merged.notes, note) if note else merged.notes

@@ -10,14 +10,15 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import date, datetime, time
+from string import Formatter
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .checks import LANGUAGES, MAX_COUNT
 from .errors import ConfigError
 
-LANGUAGES = ("ko", "en")
 DEFAULT_CATEGORIES = {"ko": ("Daily Papers", "일간"), "en": ("Daily Papers", "Daily")}
 HF_DAY_URL = "https://huggingface.co/papers/date/{date}"
 # The flag that stands for a variable on the command line, for messages.
@@ -33,11 +34,6 @@ FLAGS = {
 _PERMALINK = re.compile(r"/(?:[A-Za-z0-9._~/-]|\{(?:date|year|month|day)\})*")
 # `cron(M H ...)` of EventBridge Scheduler with a single minute and hour.
 _DAILY_CRON = re.compile(r"cron\(\s*(\d{1,2})\s+(\d{1,2})\s")
-
-
-def default(cls: type, name: str) -> object:
-    """A dataclass field's default, for help texts."""
-    return next(field.default for field in fields(cls) if field.name == name)
 
 
 @dataclass(frozen=True)
@@ -97,7 +93,7 @@ class _Values:
         label = FLAGS[name] if name in self._flags else name
         return ConfigError(f"{label}={self._values.get(name)!r} {problem}")
 
-    def integer(self, name: str, fallback: int, minimum: int) -> int:
+    def integer(self, name: str, fallback: int, minimum: int, maximum: int) -> int:
         raw = self.get(name)
         if raw is None:
             return fallback
@@ -105,8 +101,8 @@ class _Values:
             value = int(raw)
         except ValueError:
             raise self.error(name, "is not a whole number") from None
-        if value < minimum:
-            raise self.error(name, f"must be at least {minimum}")
+        if not minimum <= value <= maximum:
+            raise self.error(name, f"must be from {minimum:,} to {maximum:,}")
         return value
 
     def url(self, name: str, fallback: str) -> str:
@@ -156,8 +152,8 @@ def post_settings(env: Mapping[str, str], **overrides: object) -> PostSettings:
         _check_permalink(values, permalink)
     return PostSettings(
         lang=lang,
-        top_n=values.integer("TOP_N", PostSettings.top_n, 1),
-        min_upvotes=values.integer("MIN_UPVOTES", PostSettings.min_upvotes, 0),
+        top_n=values.integer("TOP_N", PostSettings.top_n, 1, 2_000),
+        min_upvotes=values.integer("MIN_UPVOTES", PostSettings.min_upvotes, 0, MAX_COUNT),
         publish_time=_publish_time(values),
         timezone=zone,
         author=values.get("POST_AUTHOR"),
@@ -173,15 +169,14 @@ def feed_settings(env: Mapping[str, str], **overrides: object) -> FeedSettings:
     site_url = values.url("SITE_URL", FeedSettings.site_url)
     pattern = values.get("POST_URL_PATTERN")
     if pattern:
-        try:
-            sample = pattern.format(
-                date="2026-01-28", year="2026", month="01", day="28", site_url=site_url
-            )
-        except (KeyError, IndexError, ValueError):
+        if not _plain_placeholders(pattern, {"site_url", "date", "year", "month", "day"}):
             raise values.error(
                 "POST_URL_PATTERN",
                 "may use only {site_url}, {date}, {year}, {month} and {day}",
-            ) from None
+            )
+        sample = pattern.format(
+            date="2026-01-28", year="2026", month="01", day="28", site_url=site_url
+        )
         if not sample.startswith(("http://", "https://")):
             raise values.error("POST_URL_PATTERN", "must give an absolute URL")
     language = values.get("POST_LANG") or FeedSettings.language
@@ -190,8 +185,8 @@ def feed_settings(env: Mapping[str, str], **overrides: object) -> FeedSettings:
     return FeedSettings(
         site_url=site_url,
         language=language,
-        max_days=values.integer("FEED_MAX_DAYS", FeedSettings.max_days, 1),
-        max_papers=values.integer("FEED_MAX_PAPERS", FeedSettings.max_papers, 1),
+        max_days=values.integer("FEED_MAX_DAYS", FeedSettings.max_days, 1, 3_660),
+        max_papers=values.integer("FEED_MAX_PAPERS", FeedSettings.max_papers, 1, 10_000),
         post_url_pattern=pattern,
     )
 
@@ -207,11 +202,27 @@ def _publish_time(values: _Values) -> time:
         except ValueError:
             raise values.error("PUBLISH_TIME", "is not HH:MM") from None
     daily = _DAILY_CRON.match(values.get("PUBLISH_SCHEDULE") or "")
-    if daily is not None:
-        minute, hour = int(daily.group(1)), int(daily.group(2))
-        if minute < 60 and hour < 24:
-            return time(hour, minute)
-    return PostSettings.publish_time
+    if daily is None:  # a rate() or a cron without one time of day: the default
+        return PostSettings.publish_time
+    minute, hour = int(daily.group(1)), int(daily.group(2))
+    if minute > 59 or hour > 23:
+        raise values.error("PUBLISH_SCHEDULE", "has no such time of day; fix the schedule")
+    return time(hour, minute)
+
+
+def _plain_placeholders(pattern: str, names: set[str]) -> bool:
+    """Whether `pattern` uses only `{name}` placeholders of `names`: no conversion or
+    format spec, which could make `format` build a string of any size."""
+    try:
+        fields = [
+            (name, spec, conversion) for _, name, spec, conversion in Formatter().parse(pattern)
+        ]
+    except ValueError:
+        return False
+    return all(
+        name is None or (name in names and not spec and conversion is None)
+        for name, spec, conversion in fields
+    )
 
 
 def _check_permalink(values: _Values, pattern: str) -> None:
@@ -221,6 +232,8 @@ def _check_permalink(values: _Values, pattern: str) -> None:
             "must be a path starting with / of letters, digits, -._~/ and {date}, {year}, "
             "{month}, {day}, e.g. /posts/daily-papers-{date}/",
         )
+    if ".." in pattern.split("/"):
+        raise values.error("POST_PERMALINK", "may not hold a `..` segment")
     if "{date}" not in pattern and not all(f"{{{p}}}" in pattern for p in ("year", "month", "day")):
         raise values.error(
             "POST_PERMALINK",

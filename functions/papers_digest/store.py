@@ -9,10 +9,10 @@ import secrets
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 
-from .errors import PreconditionFailed, StoreError
+from .errors import ConfigError, PreconditionFailed, StoreError
 
 JSON_TYPE = "application/json; charset=utf-8"
 MARKDOWN_TYPE = "text/markdown; charset=utf-8"
@@ -65,10 +65,13 @@ class FolderStore:
         self.root = Path(root)
 
     def _path(self, key: str) -> Path:
-        path = (self.root / key).resolve()
-        if not path.is_relative_to(self.root.resolve()):
+        """The path of `key`, refusing a key that could leave the folder (absolute, `..`,
+        a backslash). Symbolic links inside the folder are followed: `_posts` may well
+        be a link into a blog's repository."""
+        parts = PurePosixPath(key).parts
+        if not parts or key.startswith("/") or "\\" in key or ".." in parts:
             raise StoreError(f"key {key!r} escapes the output folder {self.root}")
-        return path
+        return self.root.joinpath(*parts)
 
     def get(self, key: str) -> StoredObject | None:
         path = self._path(key)
@@ -134,11 +137,13 @@ class FolderStore:
                     fcntl.flock(lock, fcntl.LOCK_UN)
 
     def list_keys(self, prefix: str, start_after: str = "") -> Iterator[str]:
-        base = self.root.resolve()
+        """Walks only the folder the prefix names (`digests/`, not a whole blog)."""
+        base = self.root
+        folder = base.joinpath(*PurePosixPath(prefix).parts[: prefix.count("/")])
         try:
-            paths = [path for path in base.rglob("*") if path.is_file()]
+            paths = [path for path in folder.rglob("*") if path.is_file()]
         except OSError as exc:
-            raise _os_error(exc, "list", base, self.root) from exc
+            raise _os_error(exc, "list", folder, self.root) from exc
         keys = (path.relative_to(base).as_posix() for path in paths if not _internal(path))
         yield from sorted(key for key in keys if key.startswith(prefix) and key > start_after)
 
@@ -183,7 +188,7 @@ class S3Store:
 
     def __init__(self, bucket: str, client: Any = None) -> None:
         if not bucket:
-            raise StoreError("no bucket named: set DIGEST_BUCKET or pass --bucket")
+            raise ConfigError("no bucket named: set DIGEST_BUCKET or pass --bucket")
         self.bucket = bucket
         self._client = client if client is not None else self.default_client()
 
@@ -194,7 +199,12 @@ class S3Store:
         from botocore.config import Config
 
         return boto3.client(
-            "s3", config=Config(retries={"mode": "standard", "total_max_attempts": 5})
+            "s3",
+            config=Config(
+                retries={"mode": "standard", "total_max_attempts": 5},
+                connect_timeout=3,  # botocore's 60 s defaults would let a hanging endpoint
+                read_timeout=10,  # hold a run for 5 minutes; our objects are small
+            ),
         )
 
     def get(self, key: str) -> StoredObject | None:

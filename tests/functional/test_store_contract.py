@@ -96,13 +96,25 @@ def test_list_keys_in_lexical_order_under_a_prefix(
     assert list(store.list_keys(prefix)) == expected
 
 
-@pytest.mark.parametrize("key", ["../outside.json", "digests/../../outside.json", "/tmp/outside"])
+@pytest.mark.parametrize(
+    "key", ["../outside.json", "digests/../../outside.json", "/tmp/outside", "..\\outside.json"]
+)
 def test_the_folder_refuses_a_key_outside_it(tmp_path: Path, key: str) -> None:
     store = FolderStore(tmp_path / "site")
     with pytest.raises(StoreError, match="escapes the output folder"):
         store.put(key, BODY, JSON_TYPE)
     assert not (tmp_path / "outside.json").exists()
     assert sorted(p.name for p in tmp_path.rglob("*")) == []
+
+
+def test_the_folder_follows_a_link_inside_it(tmp_path: Path) -> None:
+    """`_posts` as a link into a blog's repository: the posts land in the blog."""
+    blog_posts = tmp_path / "blog" / "_posts"
+    blog_posts.mkdir(parents=True)
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "_posts").symlink_to(blog_posts)
+    FolderStore(tmp_path / "site").put("_posts/2026-07-31-hf-daily-papers.md", BODY, JSON_TYPE)
+    assert (blog_posts / "2026-07-31-hf-daily-papers.md").read_bytes() == BODY
 
 
 @pytest.mark.parametrize(("mask", "mode"), [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
@@ -117,3 +129,10 @@ def test_folder_files_get_the_mode_the_umask_gives(
     assert stat.S_IMODE(written.stat().st_mode) == mode
     assert written.read_bytes() == b"second"
     assert sorted(p.name for p in written.parent.iterdir()) == [".papers-digest.lock", "feed.xml"]
+
+
+def test_the_s3_client_bounds_every_wait() -> None:
+    """botocore's 60 s defaults, five attempts, would let a hanging endpoint hold a run."""
+    config = S3Store.default_client().meta.config
+    assert (config.connect_timeout, config.read_timeout) == (3, 10)
+    assert config.retries == {"mode": "standard", "total_max_attempts": 5}

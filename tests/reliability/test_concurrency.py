@@ -94,7 +94,7 @@ def test_an_older_run_that_finishes_last_never_replaces_a_newer_digest(
     newer = run_day(REAL_DAY, source=ListedSource(bump=5), store=store, settings=settings,
                     now=NOW)  # fmt: skip
     older = run_day(REAL_DAY, source=ListedSource(bump=0), store=store, settings=settings,
-                    now=NOW.replace(hour=0, minute=0) - timedelta(hours=1))  # fmt: skip
+                    now=NOW - timedelta(minutes=2))  # fmt: skip
     assert (newer.status, older.status) == ("created", "superseded")
     assert digest_key(REAL_DAY) not in older.keys_written
     stored = json.loads(store.get(digest_key(REAL_DAY)).body)  # type: ignore[union-attr]
@@ -112,3 +112,18 @@ class ListedSource:
         for item in items:
             item["paper"]["upvotes"] += self.bump
         return items
+
+
+@pytest.mark.fault("concurrency", "holds")
+def test_a_digest_stamped_in_the_future_does_not_block_its_day(
+    s3: Any, replay: ReplayServer
+) -> None:
+    """A skewed clock or a corrupt object must not make every later run `superseded`."""
+    store, settings = AtomicRequestStore(), PostSettings()
+    run_day(REAL_DAY, source=ListedSource(bump=0), store=store, settings=settings,
+            now=NOW.replace(year=2099))  # fmt: skip
+    fresh = run_day(REAL_DAY, source=ListedSource(bump=5), store=store, settings=settings,
+                    now=NOW)  # fmt: skip
+    assert fresh.status == "updated"
+    stored = json.loads(store.get(digest_key(REAL_DAY)).body)  # type: ignore[union-attr]
+    assert stored["generated_at"] == NOW.isoformat(timespec="seconds")

@@ -273,3 +273,19 @@ def _refusal(store: S3Store) -> str:
     except CorruptObjectError as exc:
         return str(exc)
     raise AssertionError("the corrupt digest was accepted")
+
+
+@pytest.mark.fault("store", "refused")
+def test_a_rebuild_that_cannot_read_a_digest_fails_instead_of_dropping_the_day(
+    s3_server: Any, ledger_factory: Any
+) -> None:
+    """Only a corrupt digest is skipped: S3 refusing a read must not thin out the feeds."""
+    plain = S3Store(BUCKET)
+    for day in days_before(REAL_DAY, 3):
+        store_digest(plain, digest_for(day))
+    rebuild(plain, FEEDS)
+    before = ledger_factory(plain).snapshot()
+    store, _ = faulty_store("GetObject", [(403, "AccessDenied")], key_part=digest_key(REAL_DAY))
+    with pytest.raises(StoreError, match=f"cannot read s3://{BUCKET}/{digest_key(REAL_DAY)}"):
+        rebuild(store, FEEDS)
+    ledger_factory(plain).intact(before)

@@ -352,6 +352,7 @@ def _mutated(path: tuple[str | int, ...], value: Any) -> Any:
         (("papers", 0, "upvotes"), True, "papers[0].upvotes is True, not a count"),
         (("papers", 0, "upvotes"), -1, "papers[0].upvotes is -1, not a count"),
         (("papers", 0, "upvotes"), 2.5, "papers[0].upvotes is 2.5, not a count"),
+        (("papers", 0, "upvotes"), 10**12, "papers[0].upvotes is 1000000000000, not a count"),
         (("papers", 0, "authors"), "Mallory", "papers[0].authors is 'Mallory', not a list of text"),
         (("papers", 0, "authors"), [{"name": "M"}], "papers[0].authors is [{'name': 'M'}], not"),
         (("papers", 0, "ai_keywords"), "rl", "papers[0].ai_keywords is 'rl', not a list of text"),
