@@ -146,8 +146,6 @@ def _feed(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _publish_github(args: argparse.Namespace) -> dict[str, Any]:
-    import requests
-
     from .github import GitHubRepository, publish_posts
     from .settings import github_settings
 
@@ -158,15 +156,12 @@ def _publish_github(args: argparse.Namespace) -> dict[str, Any]:
             "contents:write) to commit posts to GitHub"
         )
     until = parse_day(args.date) if args.date else last_complete_day(datetime.now(UTC))
-    with requests.Session() as session:
-        repository = GitHubRepository(session, settings, settings.token, "GITHUB_BLOG_TOKEN")
-        result = publish_posts(_store(args), repository, until, settings.catch_up_days)
+    repository = GitHubRepository(settings, settings.token, "GITHUB_BLOG_TOKEN")
+    result = publish_posts(_store(args), repository, until, settings.catch_up_days)
     return {"day": until.isoformat(), **result.summary()}
 
 
 def _notify(args: argparse.Namespace) -> dict[str, Any]:
-    import requests
-
     from .notify import channels, notify_day
     from .publish import load_digest
     from .settings import notify_settings
@@ -177,8 +172,7 @@ def _notify(args: argparse.Namespace) -> dict[str, Any]:
     day = parse_day(args.date) if args.date else last_complete_day(datetime.now(UTC))
     store = _store(args)
     link = feed_settings(os.environ).day_url(day.isoformat())
-    with requests.Session() as session:
-        result = notify_day(store, load_digest(store, day), link, channels(settings, session))
+    result = notify_day(store, load_digest(store, day), link, channels(settings))
     return {"day": day.isoformat(), **result.summary()}
 
 

@@ -57,7 +57,7 @@ def _repository(settings: GitHubSettings) -> GitHubRepository:
 
         token = get_parameter(settings.token_parameter, decrypt=True, max_age=300)
         token_source = f"the SSM parameter {settings.token_parameter}"
-    return GitHubRepository(_session(), settings, token, token_source)
+    return GitHubRepository(settings, token, token_source)
 
 
 @logger.inject_lambda_context

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from datetime import date
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -34,18 +33,9 @@ def _notify(store: S3Store, day: date, settings: FeedSettings) -> None:
         return str(get_parameter(name, decrypt=True, max_age=300))
 
     link = settings.day_url(day.isoformat())
-    result = notify_day(store, load_digest(store, day), link, channels(notify, _session(), read))
+    result = notify_day(store, load_digest(store, day), link, channels(notify, read))
     metrics.add_metric("NotificationsSent", MetricUnit.Count, len(result.sent))
     logger.info("notified", extra=result.summary())
-
-
-@cache
-def _session() -> Any:
-    """One HTTP session for the webhooks, kept across warm invocations; requests is
-    imported only when notifications are on."""
-    import requests
-
-    return requests.Session()
 
 
 @logger.inject_lambda_context

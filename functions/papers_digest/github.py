@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Protocol
 
-import requests
-
 from .errors import ConfigError, DigestError
 from .keys import POST_PREFIX
 from .outbound import OutboundError, Reply, retry_after, send
@@ -113,7 +111,6 @@ class GitHubRepository:
 
     def __init__(
         self,
-        session: requests.Session,
         settings: GitHubSettings,
         token: str,
         token_source: str,
@@ -125,7 +122,7 @@ class GitHubRepository:
         token = token.strip()
         if not token or not all("!" <= char <= "~" for char in token):
             raise ConfigError(f"{token_source} is empty or malformed; set it again (not shown)")
-        self._session, self._settings = session, settings
+        self._settings = settings
         self._token, self._token_source = token, token_source
         self._clock, self._sleep = clock, sleep
         self._deadline = clock() + budget
@@ -194,7 +191,6 @@ class GitHubRepository:
         for attempt in range(1, MAX_TRIES + 1):
             try:
                 reply = send(
-                    self._session,
                     method,
                     f"{self._base}/{path}",
                     headers=headers,

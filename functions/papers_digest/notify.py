@@ -17,8 +17,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import requests
-
 from .conditional import Decision, update_object
 from .errors import DigestError
 from .model import Digest
@@ -116,7 +114,6 @@ class Channel(Protocol):
 class Webhook:
     def __init__(
         self,
-        session: requests.Session,
         kind: str,
         url: str,
         position: int,
@@ -124,7 +121,7 @@ class Webhook:
         budget: float = 15.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._session, self._kind, self._url = session, kind, url
+        self._kind, self._url = kind, url
         self._budget, self._clock = budget, clock
         self.name = f"{kind}-{hashlib.sha256(url.encode()).hexdigest()[:12]}"
         self.label = f"{kind} webhook {position}"
@@ -132,10 +129,9 @@ class Webhook:
     def send(self, message: Message) -> None:
         try:
             reply = send(
-                self._session,
                 "POST",
                 self._url,
-                headers={"Content-Type": "application/json"},
+                headers={"User-Agent": "papers-digest"},
                 json_body=PAYLOADS[self._kind](message),
                 deadline=self._clock() + self._budget,
                 cap=MAX_ANSWER_BYTES,
@@ -225,7 +221,6 @@ def _read(stored: StoredObject | None) -> dict[str, Any]:
 
 def channels(
     settings: NotifySettings,
-    session: requests.Session,
     read_parameter: Callable[[str], str] | None = None,
 ) -> list[Channel]:
     """The configured channels: NOTIFY_WEBHOOKS, the webhooks in the SSM parameter
@@ -235,7 +230,7 @@ def channels(
         source = f"the SSM parameter {settings.webhooks_parameter}"
         hooks += parse_webhooks(read_parameter(settings.webhooks_parameter), source)
     found: list[Channel] = [
-        Webhook(session, kind, url, position) for position, (kind, url) in enumerate(hooks, 1)
+        Webhook(kind, url, position) for position, (kind, url) in enumerate(hooks, 1)
     ]
     if settings.topic_arn:
         import boto3

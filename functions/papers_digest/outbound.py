@@ -1,18 +1,19 @@
-"""Bounded HTTP for the delivery adapters (GitHub, webhooks): every request ends by a
-deadline, whatever the server does, and at most `cap` bytes of an answer are kept."""
+"""Bounded HTTP for the delivery adapters (GitHub, webhooks), on the standard library
+(the feed function ships without requests): every request ends by a deadline whatever
+the server does, redirects are not followed, and at most `cap` bytes of an answer are
+read."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
-
-import requests
-
-CHUNK_BYTES = 64 * 1024
 
 
 class OutboundError(Exception):
@@ -26,8 +27,15 @@ class Reply:
     body: bytes
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None  # a 3xx comes back as the answer
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
 def send(
-    session: requests.Session,
     method: str,
     url: str,
     *,
@@ -36,52 +44,48 @@ def send(
     deadline: float,
     cap: int,
     clock: Callable[[], float] = time.monotonic,
-    timeout: tuple[float, float] = (5.0, 15.0),
+    timeout: float = 15.0,
 ) -> Reply:
-    """One request. Socket timeouts bound each read; the request runs in a daemon thread
-    abandoned at `deadline`, so a server trickling its headers cannot hold the run; the
-    body is read a chunk at a time with the deadline checked between chunks."""
-    outcome: list[requests.Response | BaseException] = []
+    """One request, answer and all, in a daemon thread abandoned at `deadline`: socket
+    timeouts bound each read, not the whole, so a server trickling its answer a byte at
+    a time cannot hold the run."""
+    if not url.startswith(("https://", "http://")):
+        raise OutboundError("only http(s) URLs are requested")
+    data = None if json_body is None else json.dumps(json_body).encode("utf-8")
+    request = urllib.request.Request(  # noqa: S310 - the scheme is checked above
+        url, data=data, method=method, headers=dict(headers)
+    )
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    outcome: list[Reply | BaseException] = []
 
-    def request() -> None:
+    def exchange() -> None:
         try:
-            outcome.append(
-                session.request(
-                    method,
-                    url,
-                    headers=dict(headers),
-                    json=json_body,
-                    timeout=timeout,
-                    stream=True,
-                    allow_redirects=False,
-                )
-            )
+            try:
+                response = _OPENER.open(request, timeout=timeout)
+            except urllib.error.HTTPError as refused:  # an answer all the same
+                response = refused
+            with response:
+                body = response.read(cap + 1)
+                status, answer_headers = response.status, dict(response.headers)
+            outcome.append(Reply(int(status or 0), answer_headers, body))
         except BaseException as exc:  # handed to the caller below
             outcome.append(exc)
 
-    worker = threading.Thread(target=request, name="papers-digest-outbound", daemon=True)
+    worker = threading.Thread(target=exchange, name="papers-digest-outbound", daemon=True)
     worker.start()
     worker.join(max(deadline - clock(), 0.0))
     if not outcome:
         raise OutboundError("no answer before the deadline")
-    if isinstance(outcome[0], requests.Timeout):
+    if isinstance(outcome[0], TimeoutError):
         raise OutboundError("timed out")
-    if isinstance(outcome[0], requests.RequestException):
-        raise OutboundError(f"cannot connect or send ({type(outcome[0]).__name__})")
+    if isinstance(outcome[0], OSError | ValueError):  # URLError, resets, a bad URL
+        raise OutboundError(f"cannot connect or read ({type(outcome[0]).__name__})")
     if isinstance(outcome[0], BaseException):
         raise outcome[0]
-    with outcome[0] as response:
-        body = bytearray()
-        try:
-            while chunk := response.raw.read1(CHUNK_BYTES, decode_content=True):
-                body += chunk
-                if len(body) > cap:
-                    raise OutboundError(f"the answer passed {cap:,} bytes")
-                if clock() >= deadline:
-                    raise OutboundError("the answer was still arriving at the deadline")
-        except (OSError, requests.RequestException, ValueError) as exc:
-            raise OutboundError(f"the answer broke off ({type(exc).__name__})") from None
-        return Reply(response.status_code, dict(response.headers), bytes(body))
+    if len(outcome[0].body) > cap:
+        raise OutboundError(f"the answer passed {cap:,} bytes")
+    return outcome[0]
 
 
 def retry_after(headers: Mapping[str, str], default: float, now: float) -> float:

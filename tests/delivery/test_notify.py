@@ -141,8 +141,6 @@ def test_a_slow_webhook_is_given_up_by_its_deadline(chain: tuple[Receiver, Any])
     run_the_day()
     receiver.delay = 3.0
     digest = load_digest(S3Store(BUCKET), REAL_DAY)
-    import requests
-
-    hook = Webhook(requests.Session(), "json", f"{receiver.url}/plain", 1, budget=0.5)
+    hook = Webhook("json", f"{receiver.url}/plain", 1, budget=0.5)
     with pytest.raises(NotifyError, match=r"^json webhook 1: no answer before the deadline$"):
         hook.send(message(digest, "https://example.com"))
