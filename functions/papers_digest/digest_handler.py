@@ -83,7 +83,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if github is not None:  # after the day is stored; a failure raises, so Lambda retries
         store = S3Store(os.environ.get("DIGEST_BUCKET", ""))
         committed = publish_posts(store, _repository(github), result.day, github.catch_up_days)
-        metrics.add_metric("PostsCommitted", MetricUnit.Count, len(committed.files))
         summary.update(committed.summary())
     logger.info("digest run finished", extra=summary)
     return summary

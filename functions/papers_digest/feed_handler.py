@@ -34,7 +34,6 @@ def _notify(store: S3Store, day: date, settings: FeedSettings) -> None:
 
     link = settings.day_url(day.isoformat())
     result = notify_day(store, load_digest(store, day), link, channels(notify, read))
-    metrics.add_metric("NotificationsSent", MetricUnit.Count, len(result.sent))
     logger.info("notified", extra=result.summary())
 
 
