@@ -171,3 +171,24 @@ def test_rate_limit_waits_for_retry_after(
         ):
             invoke()
         assert stub.requests.count(("GET", "ref")) == 1
+
+
+@pytest.mark.parametrize(
+    ("kind", "answer", "message"),
+    [
+        ("ref", {"object": {}}, "GitHub answered without a valid object.sha; try again later"),
+        ("trees", {"tree": "no"}, "GitHub answered a tree without its entries; try again later"),
+        (
+            "commits",
+            {"sha": "../../x"},
+            "GitHub answered without a valid tree.sha; try again later",
+        ),
+    ],
+)
+def test_github_answers_in_the_wrong_shape_are_one_line_errors(
+    stub: GitHubStub, kind: str, answer: dict[str, Any], message: str
+) -> None:
+    stub.canned[("GET", kind)] = [Canned(200, answer)]
+    with pytest.raises(GitHubError) as raised:
+        invoke()
+    assert str(raised.value) == message
