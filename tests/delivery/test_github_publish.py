@@ -4,14 +4,18 @@ and SSM, and a GitHub stub on 127.0.0.1 that keeps real trees and refs."""
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 
 from papers_digest import digest_handler
-from papers_digest.github import GitHubError
+from papers_digest.github import GitHubError, GitHubRepository, publish_posts
+from papers_digest.settings import github_settings
+from papers_digest.store import FolderStore
 from tests.conftest import BUCKET, SEED_DAY, FakeLambdaContext, api_items, event
 from tests.github_stub import REPO, TOKEN, Canned, GitHubStub, github_stub
 from tools.replay_server import ReplayServer
@@ -192,3 +196,46 @@ def test_github_answers_in_the_wrong_shape_are_one_line_errors(
     with pytest.raises(GitHubError) as raised:
         invoke()
     assert str(raised.value) == message
+
+
+@pytest.mark.parametrize(
+    ("answers", "sleeps", "error"),
+    [
+        ([Canned(503, {}), Canned(502, {})], [2.0, 4.0], None),
+        ([Canned(403, {"message": "rate"}, {"Retry-After": "7"})], [7.0], None),
+        ([Canned(429, {}, {"Retry-After": "31"})], [], "rate limited (retry after 31s)"),
+        ([Canned(500, {})] * 4, [2.0, 4.0, 8.0], "GitHub GET ref: 500; the next run tries again"),
+    ],
+)
+def test_server_errors_and_rate_limits_wait_and_retry(
+    stub: GitHubStub,
+    tmp_path: Path,
+    answers: list[Canned],
+    sleeps: list[float],
+    error: str | None,
+) -> None:
+    """Straight on the adapter, its sleep recorded: the waits are the ones asked for."""
+    settings = github_settings(
+        {"GITHUB_BLOG_REPOSITORY": REPO, "GITHUB_BLOG_TOKEN": TOKEN, "GITHUB_API_BASE": stub.url}
+    )
+    assert settings is not None
+    waited: list[float] = []
+    repository = GitHubRepository(settings, TOKEN, "GITHUB_BLOG_TOKEN", sleep=waited.append)
+    stub.canned[("GET", "ref")] = list(answers)
+    if error is None:
+        result = publish_posts(FolderStore(tmp_path), repository, SEED_DAY, 1)
+        assert result.status == "unchanged"
+    else:
+        with pytest.raises(GitHubError, match=re.escape(error)):
+            publish_posts(FolderStore(tmp_path), repository, SEED_DAY, 1)
+    assert waited == sleeps
+    assert stub.requests.count(("GET", "ref")) == len(answers) + (error is None)
+
+
+def test_github_out_of_reach_is_one_line(stub: GitHubStub, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITHUB_API_BASE", "http://127.0.0.1:9")
+    with pytest.raises(GitHubError) as raised:
+        invoke()
+    assert str(raised.value) == (
+        "GitHub GET ref: cannot connect or read (URLError); the next run tries again"
+    )

@@ -144,3 +144,33 @@ def test_a_slow_webhook_is_given_up_by_its_deadline(chain: tuple[Receiver, Any])
     hook = Webhook("json", f"{receiver.url}/plain", 1, budget=0.5)
     with pytest.raises(NotifyError, match=r"^json webhook 1: no answer before the deadline$"):
         hook.send(message(digest, "https://example.com"))
+
+
+def test_the_stack_reads_the_webhooks_from_ssm(
+    chain: tuple[Receiver, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    receiver, _ = chain
+    boto3.client("ssm", "us-east-1").put_parameter(
+        Name="/papers-digest/webhooks", Value=f"json={receiver.url}/from-ssm", Type="SecureString"
+    )
+    monkeypatch.delenv("NOTIFY_WEBHOOKS")
+    monkeypatch.setenv("NOTIFY_WEBHOOKS_PARAMETER", "/papers-digest/webhooks")
+    run_the_day()
+    assert len(receiver.payloads("/from-ssm")) == 1
+    assert sent(receiver) == {"slack": 0, "discord": 0, "json": 0}
+
+
+def test_a_missing_topic_fails_alone_and_an_unreadable_record_counts_as_nothing_sent(
+    chain: tuple[Receiver, Any], s3: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    receiver, _ = chain
+    s3.put_object(Bucket=BUCKET, Key=f"state/notified/{REAL_DAY}.json", Body=b"\xff not json")
+    monkeypatch.setenv("NOTIFY_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:gone")
+    with pytest.raises(NotifyError, match=r"^1 notification\(s\) failed \(the SNS topic gone: "):
+        run_the_day()
+    assert sent(receiver) == {"slack": 1, "discord": 1, "json": 1}
+    record = json.loads(
+        s3.get_object(Bucket=BUCKET, Key=f"state/notified/{REAL_DAY}.json")["Body"].read()
+    )
+    assert sorted(name.split("-")[0] for name in record) == ["discord", "json", "slack"]
+    assert all(top == TOP for top in record.values())
