@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 from aws_lambda_powertools import Logger, Metrics
@@ -13,7 +13,6 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .events import day_from_schedule_event
-from .github import GitHubRepository, publish_posts
 from .keys import digest_key
 from .pipeline import run_day
 from .settings import (
@@ -26,6 +25,9 @@ from .settings import (
 )
 from .source import DailyPapersClient
 from .store import S3Store
+
+if TYPE_CHECKING:
+    from .github import GitHubRepository
 
 logger = Logger()
 metrics = Metrics()
@@ -50,7 +52,9 @@ def _client(settings: SourceSettings) -> DailyPapersClient:
 
 def _repository(settings: GitHubSettings) -> GitHubRepository:
     """The blog repository, with its token from GITHUB_BLOG_TOKEN_PARAMETER (the stack's
-    way) or GITHUB_BLOG_TOKEN."""
+    way) or GITHUB_BLOG_TOKEN. Imported only when a repository is set."""
+    from .github import GitHubRepository
+
     token, token_source = settings.token or "", "GITHUB_BLOG_TOKEN"
     if settings.token_parameter:
         from aws_lambda_powertools.utilities.parameters import get_parameter
@@ -67,10 +71,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     day = day_from_schedule_event(event, now)
     logger.append_keys(day=day.isoformat())
     github = github_settings(os.environ)
+    store = S3Store(os.environ.get("DIGEST_BUCKET", ""))
     result = run_day(
         day,
         source=_client(source_settings(os.environ)),
-        store=S3Store(os.environ.get("DIGEST_BUCKET", "")),
+        store=store,
         settings=post_settings(os.environ),
         now=now,
         filters=filter_settings(os.environ),
@@ -81,7 +86,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     metrics.add_metric("DigestRunSucceeded", MetricUnit.Count, 1)
     summary = result.summary()
     if github is not None:  # after the day is stored; a failure raises, so Lambda retries
-        store = S3Store(os.environ.get("DIGEST_BUCKET", ""))
+        from .github import publish_posts
+
         committed = publish_posts(store, _repository(github), result.day, github.catch_up_days)
         summary.update(committed.summary())
     logger.info("digest run finished", extra=summary)
