@@ -97,6 +97,16 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="URL",
         help=f"public base URL (default: $SITE_URL or {FeedSettings.site_url})",
     )
+    for name, help_text in (
+        ("publish-github", "commit the stored posts into the blog repository (GITHUB_BLOG_*)"),
+        ("notify", "tell the channels in NOTIFY_WEBHOOKS/NOTIFY_TOPIC_ARN of a stored day"),
+    ):
+        delivery = commands.add_parser(name, help=help_text)
+        _add_output_options(delivery, argparse.SUPPRESS)
+        _add_store_options(delivery)
+        delivery.add_argument(
+            "--date", metavar="D", help="YYYY-MM-DD (default: the last complete UTC day)"
+        )
     return parser
 
 
@@ -104,7 +114,7 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
     import requests
 
     from .pipeline import run_day
-    from .settings import post_settings, source_settings
+    from .settings import filter_settings, post_settings, source_settings
     from .source import DailyPapersClient
 
     now = datetime.now(UTC)
@@ -119,7 +129,14 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
     source = source_settings(os.environ, HF_API_BASE=args.api_base)
     with requests.Session() as session:
         client = DailyPapersClient(session, source.api_base, token=source.token)
-        result = run_day(day, source=client, store=_store(args), settings=settings, now=now)
+        result = run_day(
+            day,
+            source=client,
+            store=_store(args),
+            settings=settings,
+            now=now,
+            filters=filter_settings(os.environ),
+        )
     return result.summary()
 
 
@@ -133,6 +150,37 @@ def _feed(args: argparse.Namespace) -> dict[str, Any]:
     return rebuild(store, settings).summary()
 
 
+def _publish_github(args: argparse.Namespace) -> dict[str, Any]:
+    from .github import GitHubRepository, publish_posts
+    from .settings import github_settings
+
+    settings = github_settings(os.environ)
+    if settings is None or not settings.token:
+        raise ConfigError(
+            "set GITHUB_BLOG_REPOSITORY (owner/name) and GITHUB_BLOG_TOKEN (a token with "
+            "contents:write) to commit posts to GitHub"
+        )
+    until = parse_day(args.date) if args.date else last_complete_day(datetime.now(UTC))
+    repository = GitHubRepository(settings, settings.token, "GITHUB_BLOG_TOKEN")
+    result = publish_posts(_store(args), repository, until, settings.catch_up_days)
+    return {"day": until.isoformat(), **result.summary()}
+
+
+def _notify(args: argparse.Namespace) -> dict[str, Any]:
+    from .notify import channels, notify_day
+    from .publish import load_digest
+    from .settings import notify_settings
+
+    settings = notify_settings(os.environ)
+    if not (settings.webhooks or settings.topic_arn):
+        raise ConfigError("set NOTIFY_WEBHOOKS (kind=URL ...) or NOTIFY_TOPIC_ARN to notify")
+    day = parse_day(args.date) if args.date else last_complete_day(datetime.now(UTC))
+    store = _store(args)
+    link = feed_settings(os.environ).day_url(day.isoformat())
+    result = notify_day(store, load_digest(store, day), link, channels(settings))
+    return {"day": day.isoformat(), **result.summary()}
+
+
 def _describe(command: str, result: dict[str, Any]) -> str:
     keys = ", ".join(result["keys_written"]) or "nothing"
     if command == "run":
@@ -140,6 +188,12 @@ def _describe(command: str, result: dict[str, Any]) -> str:
             f"{result['day']}: {result['status']} ({result['papers']} of "
             f"{result['papers_that_day']} papers listed); wrote {keys}"
         )
+    if command == "publish-github":
+        files = ", ".join(result["files"]) or "nothing"
+        return f"{result['day']}: GitHub {result['github']} at {result['commit'][:12]}; {files}"
+    if command == "notify":
+        told = ", ".join(result["notified"]) or "nobody new"
+        return f"{result['day']}: notified {told}"
     what = f"feeds {result['status']}" + (f" for {result['day']}" if result["day"] else "")
     notes = "".join(f"\n  note: {note}" for note in result["notes"])
     return f"{what}; wrote {keys}{notes}"
@@ -153,7 +207,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = args.debug or os.environ.get("PAPERS_DIGEST_DEBUG", "") not in {"", "0"}
     logging.basicConfig(level=logging.WARNING, format="papers-digest: warning: %(message)s")
     try:
-        result = _run(args) if args.command == "run" else _feed(args)
+        commands = {"run": _run, "publish-github": _publish_github, "notify": _notify}
+        result = commands.get(args.command, _feed)(args)
     except Exception as exc:
         if debug:
             traceback.print_exc()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 from aws_lambda_powertools import Logger, Metrics
@@ -15,9 +15,19 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from .events import day_from_schedule_event
 from .keys import digest_key
 from .pipeline import run_day
-from .settings import SourceSettings, post_settings, source_settings
+from .settings import (
+    GitHubSettings,
+    SourceSettings,
+    filter_settings,
+    github_settings,
+    post_settings,
+    source_settings,
+)
 from .source import DailyPapersClient
 from .store import S3Store
+
+if TYPE_CHECKING:
+    from .github import GitHubRepository
 
 logger = Logger()
 metrics = Metrics()
@@ -40,22 +50,45 @@ def _client(settings: SourceSettings) -> DailyPapersClient:
     return DailyPapersClient(_session(), settings.api_base, token=token, token_source=token_source)
 
 
+def _repository(settings: GitHubSettings) -> GitHubRepository:
+    """The blog repository, with its token from GITHUB_BLOG_TOKEN_PARAMETER (the stack's
+    way) or GITHUB_BLOG_TOKEN. Imported only when a repository is set."""
+    from .github import GitHubRepository
+
+    token, token_source = settings.token or "", "GITHUB_BLOG_TOKEN"
+    if settings.token_parameter:
+        from aws_lambda_powertools.utilities.parameters import get_parameter
+
+        token = get_parameter(settings.token_parameter, decrypt=True, max_age=300)
+        token_source = f"the SSM parameter {settings.token_parameter}"
+    return GitHubRepository(settings, token, token_source)
+
+
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     now = datetime.now(UTC)
     day = day_from_schedule_event(event, now)
     logger.append_keys(day=day.isoformat())
+    github = github_settings(os.environ)
+    store = S3Store(os.environ.get("DIGEST_BUCKET", ""))
     result = run_day(
         day,
         source=_client(source_settings(os.environ)),
-        store=S3Store(os.environ.get("DIGEST_BUCKET", "")),
+        store=store,
         settings=post_settings(os.environ),
         now=now,
+        filters=filter_settings(os.environ),
     )
     metrics.add_metric("PapersFetched", MetricUnit.Count, result.papers_that_day)
     digest_written = digest_key(result.day) in result.keys_written
     metrics.add_metric("DigestsWritten", MetricUnit.Count, int(digest_written))
     metrics.add_metric("DigestRunSucceeded", MetricUnit.Count, 1)
-    logger.info("digest run finished", extra=result.summary())
-    return result.summary()
+    summary = result.summary()
+    if github is not None:  # after the day is stored; a failure raises, so Lambda retries
+        from .github import publish_posts
+
+        committed = publish_posts(store, _repository(github), result.day, github.catch_up_days)
+        summary.update(committed.summary())
+    logger.info("digest run finished", extra=summary)
+    return summary

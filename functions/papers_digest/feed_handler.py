@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import date
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -10,12 +11,30 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .events import feed_request
-from .publish import PublishResult, publish_day, rebuild
-from .settings import feed_settings
+from .publish import PublishResult, load_digest, publish_day, rebuild
+from .settings import FeedSettings, feed_settings, notify_settings
 from .store import S3Store
 
 logger = Logger()
 metrics = Metrics()
+
+
+def _notify(store: S3Store, day: date, settings: FeedSettings) -> None:
+    """After the feeds: tell readers of the day that landed. A failure raises, so Lambda
+    retries this function (the feeds are already up; the digest is never touched)."""
+    notify = notify_settings(os.environ)
+    if not notify.enabled:
+        return
+    from aws_lambda_powertools.utilities.parameters import get_parameter
+
+    from .notify import channels, notify_day
+
+    def read(name: str) -> str:
+        return str(get_parameter(name, decrypt=True, max_age=300))
+
+    link = settings.day_url(day.isoformat())
+    result = notify_day(store, load_digest(store, day), link, channels(notify, read))
+    logger.info("notified", extra=result.summary())
 
 
 @logger.inject_lambda_context
@@ -33,6 +52,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         else:
             logger.append_keys(day=request.day.isoformat())
             result = publish_day(store, request.day, settings)
+            _notify(store, request.day, settings)
     published = int(result.status in {"published", "rebuilt"})
     metrics.add_metric("FeedsPublished", MetricUnit.Count, published)
     logger.info("feed publish finished", extra=result.summary())

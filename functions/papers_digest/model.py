@@ -16,6 +16,7 @@ from . import checks
 from .checks import T, clean_text
 from .days import parse_timestamp
 from .errors import MalformedResponseError
+from .filters import NO_FILTERS, Filters
 
 SCHEMA_VERSION = 1
 
@@ -113,6 +114,8 @@ class Digest:
     published_at: datetime
     generated_at: datetime
     lang: str | None = None  # the post's language; digests written before it have none
+    filters: Filters = NO_FILTERS  # recorded when active; older digests have none
+    filtered_out: int = 0  # papers of the day the filters left out
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -122,6 +125,11 @@ class Digest:
             "generated_at": self.generated_at.isoformat(timespec="seconds"),
             "published_at": self.published_at.isoformat(timespec="seconds"),
             "papers_that_day": self.papers_that_day,
+            **(
+                {"filters": self.filters.to_json(), "papers_filtered_out": self.filtered_out}
+                if self.filters.active
+                else {}
+            ),
             "papers": [
                 {"rank": rank, **paper.to_json()} for rank, paper in enumerate(self.papers, 1)
             ],
@@ -149,6 +157,8 @@ class Digest:
             published_at=checks.aware_datetime(data.get("published_at"), "published_at"),
             generated_at=checks.aware_datetime(data.get("generated_at"), "generated_at"),
             lang=checks.optional(checks.language, data.get("lang"), "lang"),
+            filters=Filters.from_json(data.get("filters", {})),
+            filtered_out=checks.count(data.get("papers_filtered_out", 0), "papers_filtered_out"),
         )
 
 

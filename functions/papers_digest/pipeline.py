@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Literal, Protocol
 
 from .conditional import Decision, update_object
+from .filters import NO_FILTERS, Filters, apply
 from .keys import digest_key, post_key
 from .model import Digest, parse_day_response, rank
 from .render import digest_json, render_post, same_digest
@@ -51,7 +52,13 @@ class RunResult:
 
 
 def run_day(
-    day: date, *, source: PaperSource, store: Store, settings: PostSettings, now: datetime
+    day: date,
+    *,
+    source: PaperSource,
+    store: Store,
+    settings: PostSettings,
+    now: datetime,
+    filters: Filters = NO_FILTERS,
 ) -> RunResult:
     """Publish `day`. Everything is fetched, rendered and encoded before anything is
     written, so a failed or malformed fetch leaves the stored day as it was. The post
@@ -64,7 +71,8 @@ def run_day(
         log.warning("skipped an item: %s", reason)
     for note in parsed.notes:
         log.warning("dropped a value: %s", note)
-    ranked = rank(parsed.papers, settings.top_n, settings.min_upvotes)
+    kept, filtered_out = apply(parsed.papers, filters)
+    ranked = rank(kept, settings.top_n, settings.min_upvotes)
     if not ranked:
         return RunResult(
             day, "empty", len(parsed.papers), 0, skipped=parsed.skipped, dropped=parsed.notes
@@ -77,6 +85,8 @@ def run_day(
         published_at=settings.publish_datetime(day),
         generated_at=now,
         lang=settings.lang,
+        filters=filters,
+        filtered_out=filtered_out,
     )
     post = render_post(digest, settings).encode("utf-8")
     fresh = digest.to_json()

@@ -93,6 +93,7 @@ def render_post(digest: Digest, settings: PostSettings) -> str:
             author=settings.author,
             papers=digest.papers,
             papers_that_day=digest.papers_that_day,
+            filtered_out=digest.filtered_out,
         )
     except jinja2.TemplateSyntaxError as exc:
         where, line, message = exc.filename or name, exc.lineno, exc.message

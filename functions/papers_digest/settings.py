@@ -13,23 +13,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from string import Formatter
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .checks import LANGUAGES, MAX_COUNT
 from .errors import ConfigError
+from .setting_values import Values
 
 DEFAULT_CATEGORIES = {"ko": ("Daily Papers", "일간"), "en": ("Daily Papers", "Daily")}
 HF_DAY_URL = "https://huggingface.co/papers/date/{date}"
-# The flag that stands for a variable on the command line, for messages.
-FLAGS = {
-    "HF_API_BASE": "--api-base",
-    "POST_LANG": "--lang",
-    "TOP_N": "--top",
-    "MIN_UPVOTES": "--min-upvotes",
-    "TEMPLATE_DIR": "--template-dir",
-    "SITE_URL": "--site-url",
-}
 # A URL path of plain characters and date placeholders (`:` would be Jekyll's own).
 _PERMALINK = re.compile(r"/(?:[A-Za-z0-9._~/-]|\{(?:date|year|month|day)\})*")
 # `cron(M H ...)` of EventBridge Scheduler with a single minute and hour.
@@ -77,56 +70,8 @@ class FeedSettings:
         return pattern.format(date=day, year=year, month=month, day=dom, site_url=self.site_url)
 
 
-class _Values:
-    """The environment's non-empty values, with the flags given on the command line
-    (non-None `overrides`, keyed by variable name) in their place."""
-
-    def __init__(self, env: Mapping[str, str], overrides: Mapping[str, object]) -> None:
-        self._values = {name: value.strip() for name, value in env.items() if value.strip()}
-        self._flags = {name for name, value in overrides.items() if value is not None}
-        self._values.update({name: str(overrides[name]) for name in self._flags})
-
-    def get(self, name: str) -> str | None:
-        return self._values.get(name)
-
-    def error(self, name: str, problem: str) -> ConfigError:
-        label = FLAGS[name] if name in self._flags else name
-        return ConfigError(f"{label}={self._values.get(name)!r} {problem}")
-
-    def integer(self, name: str, fallback: int, minimum: int, maximum: int) -> int:
-        raw = self.get(name)
-        if raw is None:
-            return fallback
-        try:
-            value = int(raw)
-        except ValueError:
-            raise self.error(name, "is not a whole number") from None
-        if not minimum <= value <= maximum:
-            raise self.error(name, f"must be from {minimum:,} to {maximum:,}")
-        return value
-
-    def url(self, name: str, fallback: str) -> str:
-        """An absolute http(s) URL with a host (and a numeric port, if any)."""
-        raw = self.get(name)
-        if raw is None:
-            return fallback
-        try:
-            parts = urlsplit(raw)
-            valid = parts.scheme in {"http", "https"} and bool(parts.hostname)
-            parts.port  # noqa: B018 - raises ValueError for a port that is not a number
-        except ValueError:
-            valid = False
-        if not valid or any(char.isspace() for char in raw):
-            raise self.error(name, "is not an absolute http(s) URL, e.g. https://example.com")
-        return raw.rstrip("/")
-
-    def items(self, name: str) -> tuple[str, ...] | None:
-        raw = self.get(name)
-        return tuple(part.strip() for part in raw.split(",") if part.strip()) if raw else None
-
-
 def source_settings(env: Mapping[str, str], **overrides: object) -> SourceSettings:
-    values = _Values(env, overrides)
+    values = Values(env, overrides)
     return SourceSettings(
         api_base=values.url("HF_API_BASE", SourceSettings.api_base),
         token=values.get("HF_TOKEN"),
@@ -135,7 +80,7 @@ def source_settings(env: Mapping[str, str], **overrides: object) -> SourceSettin
 
 
 def post_settings(env: Mapping[str, str], **overrides: object) -> PostSettings:
-    values = _Values(env, overrides)
+    values = Values(env, overrides)
     lang = values.get("POST_LANG") or PostSettings.lang
     if lang not in LANGUAGES:
         raise values.error("POST_LANG", f"is not one of {', '.join(LANGUAGES)}")
@@ -165,7 +110,7 @@ def post_settings(env: Mapping[str, str], **overrides: object) -> PostSettings:
 
 
 def feed_settings(env: Mapping[str, str], **overrides: object) -> FeedSettings:
-    values = _Values(env, overrides)
+    values = Values(env, overrides)
     site_url = values.url("SITE_URL", FeedSettings.site_url)
     pattern = values.get("POST_URL_PATTERN")
     if pattern:
@@ -191,7 +136,7 @@ def feed_settings(env: Mapping[str, str], **overrides: object) -> FeedSettings:
     )
 
 
-def _publish_time(values: _Values) -> time:
+def _publish_time(values: Values) -> time:
     """PUBLISH_TIME if set; else the time of day of the schedule (PUBLISH_SCHEDULE, a
     daily `cron(M H ...)`, as the stack passes it), so the post's time follows a changed
     schedule; else the default."""
@@ -225,7 +170,7 @@ def _plain_placeholders(pattern: str, names: set[str]) -> bool:
     )
 
 
-def _check_permalink(values: _Values, pattern: str) -> None:
+def _check_permalink(values: Values, pattern: str) -> None:
     if not _PERMALINK.fullmatch(pattern):
         raise values.error(
             "POST_PERMALINK",
@@ -239,3 +184,123 @@ def _check_permalink(values: _Values, pattern: str) -> None:
             "POST_PERMALINK",
             "gives every post the same URL: put {date} (or {year}, {month} and {day}) in it",
         )
+
+
+# ---------------------------------------------------------------- delivery (issue 13)
+
+if TYPE_CHECKING:
+    from .filters import Filters
+
+WEBHOOK_KINDS = ("slack", "discord", "json")
+_REPOSITORY = re.compile(r"[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}")
+_BRANCH = re.compile(r"[A-Za-z0-9._/-]{1,200}")
+_AUTHOR = re.compile(r"([^<>\n]{1,100}) <([^<>\s@]+@[^<>\s@]+)>")
+
+
+def filter_settings(env: Mapping[str, str]) -> Filters:
+    """FILTER_INCLUDE_KEYWORDS, FILTER_EXCLUDE_KEYWORDS, FILTER_INCLUDE_ORGS and
+    FILTER_EXCLUDE_ORGS, each a comma-separated list (unset: no filter)."""
+    from .checks import clean_text
+    from .filters import Filters
+
+    values = Values(env, {})
+    lists = (
+        values.items(name) or ()
+        for name in (
+            "FILTER_INCLUDE_KEYWORDS",
+            "FILTER_EXCLUDE_KEYWORDS",
+            "FILTER_INCLUDE_ORGS",
+            "FILTER_EXCLUDE_ORGS",
+        )
+    )
+    return Filters(*(tuple(clean_text(item) for item in items) for items in lists))
+
+
+@dataclass(frozen=True)
+class GitHubSettings:
+    repository: str  # GITHUB_BLOG_REPOSITORY, owner/name
+    branch: str = "main"
+    path: str = "_posts"  # the folder of the posts in the repository
+    author_name: str = "papers-digest"
+    author_email: str = "papers-digest@users.noreply.github.com"
+    api_base: str = "https://api.github.com"
+    token: str | None = None  # GITHUB_BLOG_TOKEN (command line)
+    token_parameter: str | None = None  # GITHUB_BLOG_TOKEN_PARAMETER: an SSM SecureString
+    catch_up_days: int = 30  # the posts of this many days back are kept in step
+
+
+def github_settings(env: Mapping[str, str]) -> GitHubSettings | None:
+    """The blog repository to commit posts to, or None when GITHUB_BLOG_REPOSITORY is unset."""
+    values = Values(env, {})
+    repository = values.get("GITHUB_BLOG_REPOSITORY")
+    if repository is None:
+        return None
+    if not _REPOSITORY.fullmatch(repository):
+        raise values.error("GITHUB_BLOG_REPOSITORY", "is not owner/name, e.g. octo/blog")
+    branch = values.get("GITHUB_BLOG_BRANCH") or GitHubSettings.branch
+    if not _BRANCH.fullmatch(branch) or ".." in branch:
+        raise values.error("GITHUB_BLOG_BRANCH", "is not a branch name, e.g. main")
+    path = (values.get("GITHUB_BLOG_PATH") or GitHubSettings.path).strip("/")
+    if not _BRANCH.fullmatch(path) or any(part in {"", ".", ".."} for part in path.split("/")):
+        raise values.error("GITHUB_BLOG_PATH", "is not a folder of the repository, e.g. _posts")
+    name, email = GitHubSettings.author_name, GitHubSettings.author_email
+    if (author := values.get("GITHUB_BLOG_AUTHOR")) is not None:
+        match = _AUTHOR.fullmatch(author)
+        if match is None:
+            raise values.error("GITHUB_BLOG_AUTHOR", "is not `Name <email>`")
+        name, email = match.group(1).strip(), match.group(2)
+    if not values.get("GITHUB_BLOG_TOKEN") and not values.get("GITHUB_BLOG_TOKEN_PARAMETER"):
+        raise ConfigError(
+            "GITHUB_BLOG_REPOSITORY is set but no token: set GITHUB_BLOG_TOKEN (or "
+            "GITHUB_BLOG_TOKEN_PARAMETER, an SSM SecureString) to a token with contents:write"
+        )
+    return GitHubSettings(
+        repository=repository,
+        branch=branch,
+        path=path,
+        author_name=name,
+        author_email=email,
+        api_base=values.url("GITHUB_API_BASE", GitHubSettings.api_base),
+        token=values.get("GITHUB_BLOG_TOKEN"),
+        token_parameter=values.get("GITHUB_BLOG_TOKEN_PARAMETER"),
+        catch_up_days=values.integer(
+            "GITHUB_BLOG_CATCH_UP_DAYS", GitHubSettings.catch_up_days, 1, 3_660
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    webhooks: tuple[tuple[str, str], ...] = ()  # NOTIFY_WEBHOOKS: (kind, url) pairs
+    webhooks_parameter: str | None = None  # NOTIFY_WEBHOOKS_PARAMETER: an SSM SecureString
+    topic_arn: str | None = None  # NOTIFY_TOPIC_ARN
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.webhooks or self.webhooks_parameter or self.topic_arn)
+
+
+def notify_settings(env: Mapping[str, str]) -> NotifySettings:
+    values = Values(env, {})
+    raw = values.get("NOTIFY_WEBHOOKS")
+    return NotifySettings(
+        webhooks=parse_webhooks(raw, "NOTIFY_WEBHOOKS") if raw else (),
+        webhooks_parameter=values.get("NOTIFY_WEBHOOKS_PARAMETER"),
+        topic_arn=values.get("NOTIFY_TOPIC_ARN"),
+    )
+
+
+def parse_webhooks(raw: str, source: str) -> tuple[tuple[str, str], ...]:
+    """`kind=url` pairs separated by commas or whitespace, kind one of WEBHOOK_KINDS. A
+    webhook URL is a secret: an error names its position, never the URL."""
+    hooks = []
+    for position, entry in enumerate(raw.replace(",", " ").split(), 1):
+        kind, _, url = entry.partition("=")
+        parts = urlsplit(url)
+        if kind not in WEBHOOK_KINDS or parts.scheme not in {"http", "https"} or not parts.netloc:
+            raise ConfigError(
+                f"{source}: webhook {position} is not kind=URL with kind one of "
+                f"{', '.join(WEBHOOK_KINDS)} and an http(s) URL (the value is not shown)"
+            )
+        hooks.append((kind, url))
+    return tuple(hooks)
