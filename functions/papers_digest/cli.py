@@ -101,6 +101,7 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
     from .pipeline import run_day
     from .settings import post_settings, source_settings
     from .source import DailyPapersClient
+    from .summarizers import summary_step
 
     now = datetime.now(UTC)
     day = check_publishable(parse_day(args.date), now) if args.date else last_complete_day(now)
@@ -114,7 +115,10 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
     source = source_settings(os.environ, HF_API_BASE=args.api_base)
     with requests.Session() as session:
         client = DailyPapersClient(session, source.api_base, token=source.token)
-        result = run_day(day, source=client, store=_store(args), settings=settings, now=now)
+        step = summary_step(os.environ, lang=settings.lang, template_dir=settings.template_dir)
+        result = run_day(
+            day, source=client, store=_store(args), settings=settings, now=now, summaries=step
+        )
     return result.summary()
 
 
@@ -131,9 +135,16 @@ def _feed(args: argparse.Namespace) -> dict[str, Any]:
 def _describe(command: str, result: dict[str, Any]) -> str:
     keys = ", ".join(result["keys_written"]) or "nothing"
     if command == "run":
+        made = result.get("summaries")
+        summaries = (
+            f"; summaries: {made['written']} written, {made['reused']} reused, "
+            f"{made['missing']} missing"
+            if made
+            else ""
+        )
         return (
             f"{result['day']}: {result['status']} ({result['papers']} of "
-            f"{result['papers_that_day']} papers listed); wrote {keys}"
+            f"{result['papers_that_day']} papers listed){summaries}; wrote {keys}"
         )
     what = f"feeds {result['status']}" + (f" for {result['day']}" if result["day"] else "")
     notes = "".join(f"\n  note: {note}" for note in result["notes"])

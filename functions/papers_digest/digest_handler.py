@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -18,7 +19,10 @@ from .pipeline import run_day
 from .settings import SourceSettings, post_settings, source_settings
 from .source import DailyPapersClient
 from .store import S3Store
+from .summarizers import summary_step
 
+# Seconds of the invocation kept for writing after the summaries (their deadline is earlier).
+WRITE_RESERVE_SECONDS = 20
 logger = Logger()
 metrics = Metrics()
 
@@ -46,16 +50,29 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     now = datetime.now(UTC)
     day = day_from_schedule_event(event, now)
     logger.append_keys(day=day.isoformat())
+    settings = post_settings(os.environ)
+    left = context.get_remaining_time_in_millis() / 1000 - WRITE_RESERVE_SECONDS
+    summaries = summary_step(
+        os.environ,
+        lang=settings.lang,
+        template_dir=settings.template_dir,
+        deadline=time.monotonic() + left,
+        session=_session(),
+    )
     result = run_day(
         day,
         source=_client(source_settings(os.environ)),
         store=S3Store(os.environ.get("DIGEST_BUCKET", "")),
-        settings=post_settings(os.environ),
+        settings=settings,
         now=now,
+        summaries=summaries,
     )
     metrics.add_metric("PapersFetched", MetricUnit.Count, result.papers_that_day)
     digest_written = digest_key(result.day) in result.keys_written
     metrics.add_metric("DigestsWritten", MetricUnit.Count, int(digest_written))
     metrics.add_metric("DigestRunSucceeded", MetricUnit.Count, 1)
+    for name, key in (("SummariesWritten", "written"), ("SummariesMissing", "missing")):
+        if result.summaries is not None:
+            metrics.add_metric(name, MetricUnit.Count, result.summaries[key])
     logger.info("digest run finished", extra=result.summary())
     return result.summary()
