@@ -35,6 +35,7 @@ MAX_PROMPT_ABSTRACT = 6_000  # characters of an abstract that go into a prompt
 CHARS_PER_TOKEN = 3  # a cautious estimate (English ~4, Korean fewer) to reserve tokens
 MAX_ATTEMPTS = 4  # per paper, the first included
 BACKOFF_SECONDS = 1.0  # the first pause when the server names none; doubled each time
+STOPPED = "not asked: an earlier answer said no request of this run can succeed"
 
 
 class ModelError(Exception):
@@ -268,15 +269,17 @@ class SummaryStep:
         stop = threading.Event()
 
         def work() -> None:
-            while not stop.is_set():
+            while True:
                 try:
                     prompt = jobs.get_nowait()
                 except queue.Empty:
                     return
-                try:
-                    outcome = self._one(prompt, budget, deadline, stop)
-                except Exception as exc:  # an adapter's bug must not hold the run
-                    outcome = f"unexpected {type(exc).__name__}"
+                outcome: MachineSummary | str = STOPPED
+                if not stop.is_set():
+                    try:
+                        outcome = self._one(prompt, budget, deadline, stop)
+                    except Exception as exc:  # an adapter's bug must not hold the run
+                        outcome = f"unexpected {type(exc).__name__}"
                 results.put((prompt, outcome))
 
         for _ in range(min(self._settings.concurrency, len(todo))):
@@ -302,7 +305,7 @@ class SummaryStep:
             left = deadline - self._clock()
             if left <= 0 or stop.is_set():
                 budget.settle(reserved, 0)
-                return "out of time" if left <= 0 else "the model cannot answer this run"
+                return "out of time" if left <= 0 else STOPPED
             budget.sent()
             try:
                 answer = self._model.complete(
@@ -324,7 +327,8 @@ class SummaryStep:
             )
             if not failure.retryable or attempt == MAX_ATTEMPTS:
                 break
-            if self._clock() + pause >= deadline:
+            if self._clock() + pause >= deadline:  # the server will not answer in time
+                stop.set()
                 budget.settle(reserved, 0)
                 return f"{failure.reason}, and a wait of {pause:g}s would pass the deadline"
             self._sleep(pause)
