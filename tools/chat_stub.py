@@ -11,6 +11,7 @@ every answer that long (the bench's model latency). Every request body is record
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import threading
 import time
@@ -117,10 +118,8 @@ class ChatStub:
                     self.send_header(name, value)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                try:
+                with contextlib.suppress(OSError):
                     self.wfile.write(body)
-                except OSError:
-                    pass
 
         return Handler
 
@@ -132,10 +131,8 @@ def main() -> None:
     args = parser.parse_args()
     with ChatStub(args.port, args.delay) as stub:
         print(f"serving {stub.url}/chat/completions; Ctrl-C stops", flush=True)
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()
-        except KeyboardInterrupt:
-            pass
 
 
 if __name__ == "__main__":

@@ -209,7 +209,8 @@ def test_a_failed_summary_is_written_by_the_next_run(stub: ChatStub, tmp_path: P
     first = run(stub, tmp_path, concurrency=1)
     stub.requests.clear()
     second = run(stub, tmp_path)
-    assert first.summaries is not None and second.summaries is not None
+    assert first.summaries is not None
+    assert second.summaries is not None
     assert (first.summaries["written"], first.summaries["missing"]) == (9, 1)
     assert (second.summaries["reused"], second.summaries["written"]) == (9, 1)
     assert len(stub.requests) == 1
