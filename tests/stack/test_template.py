@@ -112,7 +112,7 @@ def test_the_token_parameter_read_is_scoped_to_that_parameter() -> None:
     (ssm,) = [
         s
         for s in statements(FUNCTIONS["DigestFunction"]["Policies"])
-        if "ssm:GetParameter" in as_list(s["Action"])
+        if "ssm:GetParameter" in as_list(s["Action"]) and s["Sid"] == "ReadTheHfToken"
     ]
     assert ssm["Resource"]["Fn::Sub"].endswith(":parameter${HfTokenParameterName}")
     env = FUNCTIONS["DigestFunction"]["Environment"]["Variables"]
