@@ -21,8 +21,10 @@ from papers_digest.settings import PostSettings, SummarySettings
 from papers_digest.store import FolderStore
 from papers_digest.summarize import SummaryStep
 from papers_digest.summarizers import OpenAICompatible
-from tests.conftest import REAL_DAY, api_items
+from tests.conftest import API_FIXTURES, REAL_DAY, api_items
+from tests.functional.test_cli import run_cli
 from tools.chat_stub import Answer, ChatStub
+from tools.replay_server import ReplayServer, load_days
 
 NOW = datetime(2026, 8, 1, 0, 15, tzinfo=UTC)
 SETTINGS = SummarySettings(provider="openai", model="stub-model", api_base="x", api_key="k")
@@ -225,3 +227,23 @@ def test_a_long_answer_is_cut(stub: ChatStub, tmp_path: Path) -> None:
         assert paper.machine_summary is not None
         assert len(paper.machine_summary.text) <= MAX_SUMMARY_CHARS
         assert paper.machine_summary.text.endswith("word…")
+
+
+def test_the_command_line_turns_summaries_on_from_the_environment(
+    stub: ChatStub, tmp_path: Path
+) -> None:
+    env = {
+        "SUMMARY_PROVIDER": "openai",
+        "SUMMARY_MODEL": "stub-model",
+        "SUMMARY_API_BASE": stub.url,
+        "SUMMARY_API_KEY": KEY,
+    }
+    with ReplayServer(load_days(API_FIXTURES)) as replay:
+        args = ("run", "--date", "2026-07-31", "--api-base", replay.url, "--out", "site")
+        first = run_cli(*args, cwd=tmp_path, env=env)
+        again = run_cli(*args, cwd=tmp_path, env=env)
+    assert (first.returncode, first.stderr) == (0, "")
+    assert "(10 of 30 papers listed); summaries: 10 written, 0 reused, 0 missing;" in first.stdout
+    assert "unchanged (10 of 30 papers listed); summaries: 0 written, 10 reused" in again.stdout
+    assert len(stub.requests) == 10
+    assert KEY not in first.stdout + first.stderr
