@@ -22,6 +22,7 @@ from papers_digest.store import FolderStore
 from papers_digest.summarize import SummaryStep
 from papers_digest.summarizers import OpenAICompatible
 from tests.conftest import API_FIXTURES, REAL_DAY, api_items
+from tests.digests import REAL_PAPERS
 from tests.functional.test_cli import run_cli
 from tools.chat_stub import Answer, ChatStub
 from tools.replay_server import ReplayServer, load_days
@@ -154,6 +155,7 @@ def test_429_then_an_answer_waits_as_told_and_writes_the_summary(
         ([Answer(status=429, headers={"Retry-After": "3600"})] * 10, {"concurrency": 1}, 1),
         ([Answer(body=b"<html>not json</html>")] * 10, {}, 10),
         ([Answer(text="")] * 10, {}, 10),
+        ([Answer(body=b'{"choices": "' + b"x" * 300_000 + b'"}')] * 10, {}, 10),
         ([], {"max_papers": 0}, 0),
         ([], {"max_tokens": 100}, 0),
     ],
@@ -164,6 +166,7 @@ def test_429_then_an_answer_waits_as_told_and_writes_the_summary(
         "Retry-After past the deadline",
         "not JSON",
         "empty text",
+        "an answer over 256 KB",
         "no papers in the budget",
         "no tokens in the budget",
     ],
@@ -247,3 +250,16 @@ def test_the_command_line_turns_summaries_on_from_the_environment(
     assert "unchanged (10 of 30 papers listed); summaries: 0 written, 10 reused" in again.stdout
     assert len(stub.requests) == 10
     assert KEY not in first.stdout + first.stderr
+
+
+def test_an_endpoint_that_refuses_connections_is_retried_then_given_up() -> None:
+    with ChatStub() as closed:
+        url = closed.url  # the port is closed once the stub has stopped
+    model = OpenAICompatible(requests.Session(), url, "stub-model", KEY)
+    sleeps = Sleeps()
+    step = SummaryStep(model, replace(SETTINGS, concurrency=1), lang="en", sleep=sleeps)
+    papers, report = step.add(REAL_PAPERS[:2], None)
+    assert report.requests == 8
+    assert sleeps == [1.0, 2.0, 4.0] * 2
+    assert set(report.missing.values()) == {"cannot connect or read (ConnectionError) (4 attempts)"}
+    assert papers == REAL_PAPERS[:2]

@@ -11,6 +11,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ReadTimeoutError
 from botocore.stub import ANY, Stubber
 
 from papers_digest.keys import digest_key, post_key
@@ -18,8 +19,8 @@ from papers_digest.model import Digest
 from papers_digest.pipeline import RunResult, run_day
 from papers_digest.settings import PostSettings, SummarySettings
 from papers_digest.store import FolderStore
-from papers_digest.summarize import SummaryStep
-from papers_digest.summarizers import BedrockConverse
+from papers_digest.summarize import ModelError, SummaryStep
+from papers_digest.summarizers import BedrockConverse, build_summarizer
 from tests.conftest import REAL_DAY, api_items
 
 NOW = datetime(2026, 8, 1, 0, 15, tzinfo=UTC)
@@ -129,3 +130,24 @@ def test_a_refused_request_leaves_the_post_without_summaries(
     assert result.summaries is not None
     assert (result.summaries["missing"], result.summaries["requests"]) == (PAPERS, requests)
     assert "AI 요약" not in (tmp_path / post_key(REAL_DAY)).read_text("utf-8")
+
+
+def test_the_bedrock_client_leaves_retries_to_the_step_and_waits_no_longer_than_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    model = build_summarizer(SETTINGS)
+    assert isinstance(model, BedrockConverse)
+    config = model._client.meta.config
+    assert config.retries["total_max_attempts"] == 1
+    assert (config.connect_timeout, config.read_timeout) == (5.0, SETTINGS.timeout)
+
+
+def test_a_bedrock_timeout_is_retried() -> None:
+    class TimingOut:
+        def converse(self, **request: Any) -> Any:
+            raise ReadTimeoutError(endpoint_url="https://bedrock-runtime.us-east-1.amazonaws.com")
+
+    with pytest.raises(ModelError) as error:
+        BedrockConverse(TimingOut(), MODEL).complete("s", "u", 10, 1.0)
+    assert (error.value.reason, error.value.retryable) == ("Bedrock ReadTimeoutError", True)
