@@ -288,6 +288,9 @@ def main() -> int:
         rows += requests_per_run()
         rows += growth(sizes, publishes=3 if args.quick else 5)
     rows += throughput(rounds)
+    from bench.summaries import summary_rows
+
+    rows += summary_rows()
     rows += package_size()
     command = "bench/run" + (" --quick" if args.quick else "")
     table = render(rows, time.perf_counter() - started, command)

@@ -116,6 +116,7 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
     from .pipeline import run_day
     from .settings import filter_settings, post_settings, source_settings
     from .source import DailyPapersClient
+    from .summarizers import summary_step
 
     now = datetime.now(UTC)
     day = check_publishable(parse_day(args.date), now) if args.date else last_complete_day(now)
@@ -129,6 +130,7 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
     source = source_settings(os.environ, HF_API_BASE=args.api_base)
     with requests.Session() as session:
         client = DailyPapersClient(session, source.api_base, token=source.token)
+        step = summary_step(os.environ, lang=settings.lang, template_dir=settings.template_dir)
         result = run_day(
             day,
             source=client,
@@ -136,6 +138,7 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
             settings=settings,
             now=now,
             filters=filter_settings(os.environ),
+            summaries=step,
         )
     return result.summary()
 
@@ -184,9 +187,16 @@ def _notify(args: argparse.Namespace) -> dict[str, Any]:
 def _describe(command: str, result: dict[str, Any]) -> str:
     keys = ", ".join(result["keys_written"]) or "nothing"
     if command == "run":
+        made = result.get("summaries")
+        summaries = (
+            f"; summaries: {made['written']} written, {made['reused']} reused, "
+            f"{made['missing']} missing"
+            if made
+            else ""
+        )
         return (
             f"{result['day']}: {result['status']} ({result['papers']} of "
-            f"{result['papers_that_day']} papers listed); wrote {keys}"
+            f"{result['papers_that_day']} papers listed){summaries}; wrote {keys}"
         )
     if command == "publish-github":
         files = ", ".join(result["files"]) or "nothing"

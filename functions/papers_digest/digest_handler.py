@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from datetime import UTC, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -25,10 +26,13 @@ from .settings import (
 )
 from .source import DailyPapersClient
 from .store import S3Store
+from .summarizers import summary_step
 
 if TYPE_CHECKING:
     from .github import GitHubRepository
 
+# Seconds of the invocation kept for writing after the summaries (their deadline is earlier).
+WRITE_RESERVE_SECONDS = 20
 logger = Logger()
 metrics = Metrics()
 
@@ -72,18 +76,31 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     logger.append_keys(day=day.isoformat())
     github = github_settings(os.environ)
     store = S3Store(os.environ.get("DIGEST_BUCKET", ""))
+    settings = post_settings(os.environ)
+    left = context.get_remaining_time_in_millis() / 1000 - WRITE_RESERVE_SECONDS
+    summaries = summary_step(
+        os.environ,
+        lang=settings.lang,
+        template_dir=settings.template_dir,
+        deadline=time.monotonic() + left,
+        session=_session(),
+    )
     result = run_day(
         day,
         source=_client(source_settings(os.environ)),
         store=store,
-        settings=post_settings(os.environ),
+        settings=settings,
         now=now,
         filters=filter_settings(os.environ),
+        summaries=summaries,
     )
     metrics.add_metric("PapersFetched", MetricUnit.Count, result.papers_that_day)
     digest_written = digest_key(result.day) in result.keys_written
     metrics.add_metric("DigestsWritten", MetricUnit.Count, int(digest_written))
     metrics.add_metric("DigestRunSucceeded", MetricUnit.Count, 1)
+    for name, key in (("SummariesWritten", "written"), ("SummariesMissing", "missing")):
+        if result.summaries is not None:
+            metrics.add_metric(name, MetricUnit.Count, result.summaries[key])
     summary = result.summary()
     if github is not None:  # after the day is stored; a failure raises, so Lambda retries
         from .github import publish_posts

@@ -44,9 +44,7 @@ def merge_digest(index: Mapping[str, Any], digest: Digest, settings: FeedSetting
         "published_at": digest.published_at.isoformat(),
         "generated_at": digest.generated_at.isoformat(),
         "papers_that_day": digest.papers_that_day,
-        "papers": [
-            {"arxiv_id": p.arxiv_id, "title": p.title, "upvotes": p.upvotes} for p in digest.papers
-        ],
+        "papers": [_listing(paper) for paper in digest.papers],
     }
     for paper in digest.papers:
         known = papers.get(paper.arxiv_id)
@@ -62,6 +60,18 @@ def merge_digest(index: Mapping[str, Any], digest: Digest, settings: FeedSetting
         sorted(papers.items(), key=lambda kv: paper_order(kv[1]))[: settings.max_papers]
     )
     return {"schema_version": INDEX_SCHEMA_VERSION, "days": kept_days, "papers": kept_papers}
+
+
+def _listing(paper: Paper) -> dict[str, Any]:
+    """A paper as a day lists it; the machine-written summary only when there is one."""
+    listing: dict[str, Any] = {
+        "arxiv_id": paper.arxiv_id,
+        "title": paper.title,
+        "upvotes": paper.upvotes,
+    }
+    if paper.machine_summary:
+        listing["machine_summary"] = paper.machine_summary.to_json()
+    return listing
 
 
 def paper_order(paper: Mapping[str, Any]) -> tuple[Any, ...]:

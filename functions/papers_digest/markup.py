@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .checks import tagless
-from .model import hf_paper_url
+from .model import MachineSummary, hf_paper_url
 
 # Characters XML 1.0 cannot carry at all.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -47,10 +47,28 @@ def joined_links(parent: ET.Element, links: Sequence[tuple[str, str]], separator
 
 
 def ranked_list(papers: Sequence[Mapping[str, Any]]) -> ET.Element:
-    """A day's papers as an ordered list of links with their upvotes."""
+    """A day's papers as an ordered list of links with their upvotes (and their
+    machine-written summaries, when the index holds them)."""
     listing = ET.Element("ol")
     for paper in papers:
         line = ET.SubElement(listing, "li")
         link = sub(line, "a", paper["title"], href=hf_paper_url(paper["arxiv_id"]))
         link.tail = f" - 👍 {paper['upvotes']}"
+        if summary := paper.get("machine_summary"):
+            machine_summary(line, MachineSummary.from_json(summary, "machine_summary"))
     return listing
+
+
+# How a machine-written summary is introduced, in its language.
+SUMMARY_LABELS = {
+    "en": "Machine-written summary ({model}): ",
+    "ko": "AI 요약 ({model}, 기계 작성): ",
+}
+
+
+def machine_summary(parent: ET.Element, summary: MachineSummary) -> ET.Element:
+    """A paragraph with the summary, labelled as machine-written, in its own language."""
+    paragraph = sub(parent, "p", lang=summary.lang)
+    label = sub(paragraph, "em", SUMMARY_LABELS[summary.lang].format(model=summary.model))
+    label.tail = xml_text(summary.text)
+    return paragraph

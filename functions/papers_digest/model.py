@@ -7,6 +7,7 @@ skips the item); stored digests strictly (anything malformed raises ValueError).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -17,12 +18,57 @@ from .checks import T, clean_text
 from .days import parse_timestamp
 from .errors import MalformedResponseError
 from .filters import NO_FILTERS, Filters
+from .settings import MODEL_ID
 
 SCHEMA_VERSION = 1
+MAX_SUMMARY_CHARS = 800  # a machine-written summary is cut to this (2-3 sentences fit)
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 def hf_paper_url(arxiv_id: str) -> str:
     return f"https://huggingface.co/papers/{checks.arxiv_id(arxiv_id, 'arxiv_id')}"
+
+
+def model_id(value: Any, name: str) -> str:
+    if isinstance(value, str) and MODEL_ID.fullmatch(value):
+        return value
+    raise checks.refuse(name, value, "a model id such as amazon.nova-micro-v1:0")
+
+
+@dataclass(frozen=True)
+class MachineSummary:
+    """A summary a language model wrote, with what it was written from: the model and a
+    hash of its inputs (the prompt), so it is reused only for the same ones."""
+
+    text: str
+    model: str
+    lang: str
+    inputs_sha256: str
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "text": self.text,
+            "model": self.model,
+            "lang": self.lang,
+            "inputs_sha256": self.inputs_sha256,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any, where: str) -> MachineSummary:
+        if not isinstance(data, Mapping):
+            raise checks.refuse(where, data, "an object")
+        text = checks.title(data.get("text"), f"{where}.text")
+        if len(text) > MAX_SUMMARY_CHARS:
+            raise checks.refuse(f"{where}.text", text, f"at most {MAX_SUMMARY_CHARS} characters")
+        digest = data.get("inputs_sha256")
+        if not (isinstance(digest, str) and _SHA256.fullmatch(digest)):
+            raise checks.refuse(f"{where}.inputs_sha256", digest, "a SHA-256 in hex")
+        return cls(
+            text=text,
+            model=model_id(data.get("model"), f"{where}.model"),
+            lang=checks.language(data.get("lang"), f"{where}.lang"),
+            inputs_sha256=digest,
+        )
 
 
 @dataclass(frozen=True)
@@ -44,6 +90,7 @@ class Paper:
     thumbnail: str | None = None
     published_at: str | None = None
     submitted_on_daily_at: str | None = None
+    machine_summary: MachineSummary | None = None  # optional: summarize.py
 
     def __post_init__(self) -> None:
         checks.arxiv_id(self.arxiv_id, "arxiv_id")
@@ -73,6 +120,8 @@ class Paper:
             "thumbnail": self.thumbnail,
             "published_at": self.published_at,
             "submitted_on_daily_at": self.submitted_on_daily_at,
+            # Only when there is one: digests without summaries stay byte for byte the same.
+            **({"machine_summary": self.machine_summary.to_json()} if self.machine_summary else {}),
         }
 
     @classmethod
@@ -101,6 +150,7 @@ class Paper:
             thumbnail=checks.optional(checks.http_url, *get("thumbnail")),
             published_at=checks.optional(checks.timestamp, *get("published_at")),
             submitted_on_daily_at=checks.optional(checks.timestamp, *get("submitted_on_daily_at")),
+            machine_summary=checks.optional(MachineSummary.from_json, *get("machine_summary")),
         )
 
 

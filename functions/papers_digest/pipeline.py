@@ -15,6 +15,7 @@ from .model import Digest, parse_day_response, rank
 from .render import digest_json, render_post, same_digest
 from .settings import PostSettings
 from .store import JSON_TYPE, MARKDOWN_TYPE, PUBLIC_CACHE_CONTROL, Store, StoredObject
+from .summarize import SummaryStep
 
 log = logging.getLogger(__name__)
 # Two runs of a day overlap only while both are running: a function times out in minutes.
@@ -38,6 +39,7 @@ class RunResult:
     keys_written: tuple[str, ...] = ()
     skipped: tuple[str, ...] = field(default=())  # items left out
     dropped: tuple[str, ...] = field(default=())  # bad optional values left out, papers kept
+    summaries: dict[str, int] | None = None  # what the summary step did, when it ran
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -48,6 +50,7 @@ class RunResult:
             "keys_written": list(self.keys_written),
             "skipped": list(self.skipped),
             "dropped": list(self.dropped),
+            **({"summaries": self.summaries} if self.summaries is not None else {}),
         }
 
 
@@ -59,6 +62,7 @@ def run_day(
     settings: PostSettings,
     now: datetime,
     filters: Filters = NO_FILTERS,
+    summaries: SummaryStep | None = None,
 ) -> RunResult:
     """Publish `day`. Everything is fetched, rendered and encoded before anything is
     written, so a failed or malformed fetch leaves the stored day as it was. The post
@@ -78,6 +82,10 @@ def run_day(
             day, "empty", len(parsed.papers), 0, skipped=parsed.skipped, dropped=parsed.notes
         )
 
+    report = None
+    if summaries is not None:  # cached ones come from the day's stored digest
+        stored = store.get(digest_key(day))
+        ranked, report = summaries.add(ranked, stored.body if stored else None)
     digest = Digest(
         day=day,
         papers=ranked,
@@ -112,7 +120,14 @@ def run_day(
     if status == "unchanged" and post_write.written:
         status = "updated"
     return RunResult(
-        day, status, len(parsed.papers), len(ranked), tuple(written), parsed.skipped, parsed.notes
+        day,
+        status,
+        len(parsed.papers),
+        len(ranked),
+        tuple(written),
+        parsed.skipped,
+        parsed.notes,
+        report.summary() if report else None,
     )
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from .feed_index import language, last_build, paper_order
 from .keys import FEED_KEY, PAPERS_FEED_KEY
-from .markup import html, joined_links, plain_text, ranked_list, sub, xml_text
+from .markup import html, joined_links, machine_summary, plain_text, ranked_list, sub, xml_text
 from .model import Paper
 from .settings import FeedSettings
 
@@ -117,5 +117,7 @@ def _paper_html(paper: Paper, days: Sequence[str], settings: FeedSettings) -> ET
     if paper.project_page:
         links.append(("project page", paper.project_page))
     joined_links(para("Links: "), links, " · ")
+    if paper.machine_summary:
+        machine_summary(body, paper.machine_summary)
     sub(body, "p", paper.abstract)
     return body

@@ -25,6 +25,7 @@ KINDS = {
     "events": "Events",
     "content": "Content",
     "concurrency": "Concurrency",
+    "model": "The summarizer (LLM)",
     "property": "Property tests (Hypothesis)",
 }
 OUTCOMES = ("recovered", "refused", "no-op", "holds")

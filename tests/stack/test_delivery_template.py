@@ -25,6 +25,7 @@ def test_each_secret_is_read_by_name_and_only_where_it_is_used() -> None:
     assert granted("DigestFunction", "ssm:GetParameter") == [
         ("ReadTheHfToken", {"Fn::Sub": SSM % "HfTokenParameterName"}),
         ("ReadTheGitHubToken", {"Fn::Sub": SSM % "GitHubTokenParameterName"}),
+        ("ReadTheSummaryApiKey", {"Fn::Sub": SSM % "SummaryApiKeyParameterName"}),
     ]
     assert granted("FeedFunction", "ssm:GetParameter") == [
         ("ReadTheWebhooks", {"Fn::Sub": SSM % "NotifyWebhooksParameterName"})
