@@ -15,7 +15,15 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from papers_digest.store import S3Store, Store
+from papers_digest.store import (
+    HTML_TYPE,
+    JSON_TYPE,
+    MARKDOWN_TYPE,
+    RSS_TYPE,
+    FolderStore,
+    S3Store,
+    Store,
+)
 from tools.replay_server import ReplayServer, load_days
 
 # The handlers build Powertools' Logger and Metrics at import, as in Lambda, where
@@ -123,6 +131,18 @@ class FakeLambdaContext:
 @pytest.fixture
 def lambda_context() -> FakeLambdaContext:
     return FakeLambdaContext()
+
+
+CONTENT_TYPES = {".json": JSON_TYPE, ".md": MARKDOWN_TYPE, ".xml": RSS_TYPE, ".html": HTML_TYPE}
+
+
+def copy_objects(source: FolderStore, target: Store) -> None:
+    """Put every object of `source` into `target`: a bucket seeded with what a run once
+    wrote, without running it again for every test."""
+    for key in source.list_keys(""):
+        found = source.get(key)
+        assert found is not None
+        target.put(key, found.body, CONTENT_TYPES[Path(key).suffix])
 
 
 class Ledger:

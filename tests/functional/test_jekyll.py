@@ -75,10 +75,10 @@ def visible_text(page: str) -> str:
 
 
 # A bare site whose layout prints `description` raw, for the reliability suite's hostile
-# texts: one quick build per text, stricter than a theme that escapes it.
+# texts, stricter than a theme that escapes it. Each post at /posts/<its path in _posts>/.
 CONFIG = """\
 title: Test blog
-permalink: /posts/:year-:month-:day/
+permalink: /posts/:path/
 defaults:
   - scope: {path: ""}
     values: {layout: post}

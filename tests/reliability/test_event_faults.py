@@ -10,9 +10,10 @@ import pytest
 
 from papers_digest import digest_handler, feed_handler
 from papers_digest.errors import InvalidEventError
-from papers_digest.keys import digest_key
-from papers_digest.store import S3Store
-from tests.conftest import BUCKET, REAL_DAY, FakeLambdaContext, Ledger, object_created
+from papers_digest.publish import publish_day
+from papers_digest.settings import feed_settings
+from papers_digest.store import FolderStore, S3Store
+from tests.conftest import BUCKET, REAL_DAY, FakeLambdaContext, Ledger, copy_objects, object_created
 from tests.digests import digest_for, store_digest
 
 REFUSED_DIGEST_EVENTS = [
@@ -46,6 +47,7 @@ REFUSED_FEED_EVENTS = [
     ("an empty event", {}, "neither an S3 Object Created event"),
 ]  # fmt: skip
 
+SITE_URL = "https://papers.example.com"
 IGNORED_KEYS = [
     "_posts/2026-07-31-hf-daily-papers.md",
     "digests/2026-07-31.json.tmp",
@@ -57,14 +59,22 @@ IGNORED_KEYS = [
 ]
 
 
+@pytest.fixture(scope="module")
+def published(tmp_path_factory: pytest.TempPathFactory) -> FolderStore:
+    """What the feed function writes for a day's digest."""
+    folder = FolderStore(tmp_path_factory.mktemp("published"))
+    store_digest(folder, digest_for(REAL_DAY))
+    publish_day(folder, REAL_DAY, feed_settings({"SITE_URL": SITE_URL}))
+    return folder
+
+
 @pytest.fixture
-def bucket(s3: Any, ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> Ledger:
+def bucket(
+    s3: Any, published: FolderStore, ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> Ledger:
     """A bucket holding a published day, and the ledger that watches it."""
-    monkeypatch.setenv("SITE_URL", "https://papers.example.com")
-    store = S3Store(BUCKET)
-    store_digest(store, digest_for(REAL_DAY))
-    result = feed_handler.lambda_handler(object_created(digest_key(REAL_DAY)), FakeLambdaContext())
-    assert result["status"] == "published"
+    monkeypatch.setenv("SITE_URL", SITE_URL)
+    copy_objects(published, S3Store(BUCKET))
     return ledger
 
 

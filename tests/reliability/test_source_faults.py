@@ -13,7 +13,7 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -25,8 +25,16 @@ from papers_digest.model import parse_day_response, rank
 from papers_digest.pipeline import run_day
 from papers_digest.settings import PostSettings
 from papers_digest.source import DailyPapersClient
-from papers_digest.store import S3Store
-from tests.conftest import BUCKET, REAL_DAY, FakeLambdaContext, Ledger, api_items, event
+from papers_digest.store import FolderStore, S3Store
+from tests.conftest import (
+    BUCKET,
+    REAL_DAY,
+    FakeLambdaContext,
+    Ledger,
+    api_items,
+    copy_objects,
+    event,
+)
 from tools.replay_server import Canned, ReplayServer
 
 NOW = datetime(2026, 8, 2, tzinfo=UTC)
@@ -133,7 +141,7 @@ REFUSED = [
     Case("a 6 MB body without Content-Length", [Canned(200, SIX_MB, send_length=False)],
          refused="pass 5,000,000 bytes", requests=1),
     Case("a body trickled past the time budget", [Canned(200, DAY_BODY, trickle=0.5)],
-         budget=2.0, refused="still arriving at the deadline", requests=1),
+         budget=1.0, refused="still arriving at the deadline", requests=1),
     Case("a 5,000-digit number", [Canned(200, b'[{"paper": {"upvotes": ' + b"9" * 5000 + b"}}]")],
          refused="JSON we cannot read [(]a number too long[)]", requests=1),
     Case("100,000-deep nesting", [Canned(200, b"[" * 100_000 + b"]" * 100_000)],
@@ -141,17 +149,30 @@ REFUSED = [
 ]  # fmt: skip
 
 
-@pytest.fixture
-def world(s3: Any, replay: ReplayServer) -> S3Store:
-    """A bucket already holding a good digest for the day (from older, lower upvotes)."""
-    store = S3Store(BUCKET)
+class RecordedItems:
+    def __init__(self, items: Items) -> None:
+        self.items = items
+
+    def fetch_day(self, day: date) -> Items:
+        return self.items
+
+
+@pytest.fixture(scope="module")
+def earlier_run(tmp_path_factory: pytest.TempPathFactory) -> FolderStore:
+    """What an earlier run of the day wrote, when every paper had one upvote fewer."""
     older = copy.deepcopy(api_items(REAL_DAY))
     for item in older:
         item["paper"]["upvotes"] = max(0, item["paper"]["upvotes"] - 1)
-    replay.days[REAL_DAY.isoformat()] = older
-    run(replay.url, store)
-    replay.days[REAL_DAY.isoformat()] = api_items(REAL_DAY)
-    replay.requests.clear()
+    folder = FolderStore(tmp_path_factory.mktemp("earlier-run"))
+    run_day(REAL_DAY, source=RecordedItems(older), store=folder, settings=SETTINGS, now=NOW)
+    return folder
+
+
+@pytest.fixture
+def world(s3: Any, earlier_run: FolderStore) -> S3Store:
+    """A bucket already holding a good digest for the day (from older, lower upvotes)."""
+    store = S3Store(BUCKET)
+    copy_objects(earlier_run, store)
     return store
 
 
