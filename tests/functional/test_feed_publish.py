@@ -34,7 +34,7 @@ def days_in_feed(s3: Any) -> list[str]:
     return [entry.id.rsplit(":", 1)[1] for entry in parsed.entries]
 
 
-@pytest.mark.parametrize("archive", [10, 100, 1000])
+@pytest.mark.parametrize("archive", [10, 300])  # below the 30-day window, and ten times it
 def test_publishing_a_day_costs_the_same_whatever_the_archive(s3: Any, archive: int) -> None:
     store, calls = counted_store()
     for day in days_before(date(2026, 7, 30), archive):
