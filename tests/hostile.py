@@ -8,6 +8,7 @@ from papers_digest.checks import MAX_URL_LENGTH
 # Text a paper may carry (title, abstract, authors, organization): kept, cleaned, inert.
 TEXT = {
     "YAML metacharacters": "Key: value # not a comment [a, b] {c: d} &anchor *alias !tag | > @at",
+    "YAML indicators first": "- @at !tag #hash %pct `tick` line\u2028separator",
     "quotes and backslashes": '"double" \'single\' back\\slash \\" \\n',
     "Liquid tags": "{{ site.title }} {% include evil.html %} {{ 'x' | upcase }} {% raw %}",
     "HTML and script tags": "<script>alert(1)</script><img src=x onerror=alert(2)><b>b</b>",

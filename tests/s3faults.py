@@ -30,6 +30,12 @@ def count_requests(client: Any) -> Counter[str]:
     return calls
 
 
+def counted_store() -> tuple[S3Store, Counter[str]]:
+    """An S3Store on the test bucket, and the count of its requests (`count_requests`)."""
+    client = S3Store.default_client()
+    return S3Store(BUCKET, client), count_requests(client)
+
+
 def inject(
     client: Any, operation: str, failures: list[tuple[int, str]], key_part: str = ""
 ) -> list[str]:

@@ -31,14 +31,6 @@ def merge_digest(index: Mapping[str, Any], digest: Digest, settings: FeedSetting
     day = digest.day.isoformat()
     days = dict(index["days"])
     papers = {key: dict(value) for key, value in index["papers"].items()}
-    previous = days.get(day)
-    if previous is not None:
-        for entry in previous["papers"]:
-            listed = papers.get(entry["arxiv_id"])
-            if listed is not None:
-                listed["days"] = [d for d in listed["days"] if d != day]
-                if not listed["days"]:
-                    del papers[entry["arxiv_id"]]
     days[day] = {
         **({"lang": digest.lang} if digest.lang else {}),
         "published_at": digest.published_at.isoformat(),
@@ -48,14 +40,23 @@ def merge_digest(index: Mapping[str, Any], digest: Digest, settings: FeedSetting
     }
     for paper in digest.papers:
         known = papers.get(paper.arxiv_id)
-        featured = sorted({*(known["days"] if known else []), day})
         if known is None or day >= known["last_day"]:
-            known = {**paper.to_json(), "last_published_at": digest.published_at.isoformat()}
-            known["last_day"] = day
-        known["days"] = featured
-        papers[paper.arxiv_id] = known
+            papers[paper.arxiv_id] = {
+                **paper.to_json(),
+                "last_published_at": digest.published_at.isoformat(),
+                "last_day": day,
+            }
 
     kept_days = dict(sorted(days.items(), reverse=True)[: settings.max_days])
+    # A paper's featured days are the kept days that list it, whatever order the days
+    # were merged in, so a rebuild gives the index day-by-day publishing gives.
+    featured: dict[str, list[str]] = {}
+    for kept_day, entry in sorted(kept_days.items()):
+        for listing in entry["papers"]:
+            featured.setdefault(listing["arxiv_id"], []).append(kept_day)
+    papers = {
+        key: {**value, "days": featured[key]} for key, value in papers.items() if key in featured
+    }
     kept_papers = dict(
         sorted(papers.items(), key=lambda kv: paper_order(kv[1]))[: settings.max_papers]
     )
@@ -84,8 +85,9 @@ def paper_order(paper: Mapping[str, Any]) -> tuple[Any, ...]:
 
 
 def is_full(index: Mapping[str, Any], settings: FeedSettings) -> bool:
-    """Whether both feeds hold all they can: an older day would be trimmed again."""
-    return len(index["days"]) >= settings.max_days and len(index["papers"]) >= settings.max_papers
+    """Whether the index holds all the days it can: an older day would be trimmed again,
+    and with it every paper only that day features."""
+    return len(index["days"]) >= settings.max_days
 
 
 def language(index: Mapping[str, Any], fallback: str) -> str:

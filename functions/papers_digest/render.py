@@ -28,14 +28,15 @@ def yaml_scalar(value: str | Sequence[str]) -> str:
     return _YAML_UNPRINTABLE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
-_INERT = str.maketrans({"<": "&lt;", ">": "&gt;", "[": "\\[", "]": "\\]"})
+_INERT = str.maketrans({"<": "&lt;", ">": "&gt;", "[": "\\[", "]": "\\]", "|": "\\|"})
 # A backslash before a character kramdown can escape would vanish from the page.
 _ESCAPING_BACKSLASH = re.compile(r"\\(?=[\\.*_+\-`()\[\]{}#!:|\"'$=<>])")
 
 
 def inert(text: str) -> str:
     """Keep paper text in the post from becoming live content: no HTML (`<`, `>` become
-    entities), no links or images (`[`, `]` escaped) and no kramdown attribute lists
+    entities), no links or images (`[`, `]` escaped), no table cells (`|` escaped: a
+    title with one would turn its list item into a table) and no kramdown attribute lists
     (`{:` escaped), which could add event handlers. All else goes in as it is, so
     Markdown may still format it (emphasis); `&`, `{}` and backslashes show as written
     (`\\textbf`, `36\\%` stay as the seed has them)."""

@@ -4,28 +4,20 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 import pytest
 import requests
 
 from papers_digest.pipeline import run_day
 from papers_digest.settings import PostSettings
 from papers_digest.source import DailyPapersClient
-from papers_digest.store import S3Store
-from tests.conftest import BUCKET, REAL_DAY
-from tests.s3faults import count_requests
+from tests.conftest import REAL_DAY
+from tests.s3faults import counted_store
 from tools.replay_server import ReplayServer
 
 NOW = datetime(2026, 8, 1, 0, 15, tzinfo=UTC)
-
-
-def counted_store() -> tuple[S3Store, Counter[str]]:
-    client = boto3.client("s3", region_name="us-east-1")
-    return S3Store(BUCKET, client), count_requests(client)
 
 
 def test_a_day_costs_one_source_request_and_four_s3_requests(s3: Any, replay: ReplayServer) -> None:

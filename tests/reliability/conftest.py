@@ -2,8 +2,9 @@
 
 Each case is marked `@pytest.mark.fault(kind, outcome)`: the fault class and the outcome
 it must show, `recovered` (a complete, correct result), `refused` (a clear one-line error,
-nothing written) or `no-op` (nothing to do, nothing written). The `ledger` fixture
-snapshots storage and counts objects checked and objects lost or corrupted. With
+nothing written), `no-op` (nothing to do, nothing written) or `holds` (an invariant).
+A case that uses the `ledger` fixture (tests/conftest.py) adds the objects it compared
+and those lost or corrupted to the report. With
 RELIABILITY_REPORT=path set, the results are written there as JSON for
 `python -m tests.reliability.report`, which puts the table in the README.
 """
@@ -12,12 +13,9 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Set as AbstractSet
 from typing import Any
 
 import pytest
-
-from papers_digest.store import Store
 
 KINDS = {
     "source": "The source (HF API)",
@@ -57,6 +55,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         _results["cases"].append(
             {"id": item.nodeid, "kind": kind, "outcome": outcome, "passed": report.passed}
         )
+        ledger = getattr(item, "funcargs", {}).get("ledger")
+        if ledger is not None:
+            _results["objects_checked"] += ledger.checked
+            _results["objects_lost_or_corrupted"] += ledger.damaged
     return report
 
 
@@ -65,38 +67,3 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if path:
         with open(path, "w", encoding="utf-8") as handle:
             json.dump(_results, handle, indent=1)
-
-
-class Ledger:
-    """Snapshots of storage; `intact` checks that nothing was lost or corrupted."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-
-    def snapshot(self) -> dict[str, bytes]:
-        snapshot = {}
-        for key in self.store.list_keys(""):
-            found = self.store.get(key)
-            assert found is not None
-            snapshot[key] = found.body
-        return snapshot
-
-    def intact(self, before: dict[str, bytes], may_change: AbstractSet[str] = frozenset()) -> None:
-        """Every object in `before` is still there, byte-identical unless in `may_change`,
-        and no object outside `may_change` appeared."""
-        after = self.snapshot()
-        damaged = [
-            key
-            for key in before
-            if key not in after or (key not in may_change and after[key] != before[key])
-        ]
-        appeared = sorted(set(after) - set(before) - may_change)
-        _results["objects_checked"] += len(before)
-        _results["objects_lost_or_corrupted"] += len(damaged)
-        assert damaged == [], f"lost or corrupted: {damaged}"
-        assert appeared == [], f"written outside the allowed keys: {appeared}"
-
-
-@pytest.fixture
-def ledger_factory() -> Any:
-    return Ledger

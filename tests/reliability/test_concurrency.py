@@ -11,14 +11,14 @@ from typing import Any
 import pytest
 import requests
 
-from papers_digest.keys import FEED_INDEX_KEY, digest_key, post_key
+from papers_digest.keys import FEED_INDEX_KEY, FEED_KEY, digest_key, post_key
 from papers_digest.model import parse_day_response, rank
 from papers_digest.pipeline import run_day
 from papers_digest.publish import publish_day
 from papers_digest.settings import FeedSettings, PostSettings
 from papers_digest.source import DailyPapersClient
 from tests.conftest import REAL_DAY, api_items
-from tests.digests import digest_for, store_digest
+from tests.digests import days_before, digest_for, store_digest
 from tests.s3faults import AtomicRequestStore
 from tools.replay_server import ReplayServer
 
@@ -127,3 +127,45 @@ def test_a_digest_stamped_in_the_future_does_not_block_its_day(
     assert fresh.status == "updated"
     stored = json.loads(store.get(digest_key(REAL_DAY)).body)  # type: ignore[union-attr]
     assert stored["generated_at"] == NOW.isoformat(timespec="seconds")
+
+
+@pytest.mark.fault("concurrency", "holds")
+def test_six_feed_publishes_at_once_each_land_exactly_once(s3: Any) -> None:
+    days = days_before(REAL_DAY, 6)
+    for day in days:
+        store_digest(AtomicRequestStore(), digest_for(day))
+    together(*[
+        lambda day=day: publish_day(AtomicRequestStore(), day, FEEDS, sleep=lambda _: None)
+        for day in days
+    ])  # fmt: skip
+    index = json.loads(AtomicRequestStore().get(FEED_INDEX_KEY).body)  # type: ignore[union-attr]
+    assert sorted(index["days"]) == sorted(day.isoformat() for day in days)
+    feed = AtomicRequestStore().get(FEED_KEY).body  # type: ignore[union-attr]
+    for day in days:
+        assert feed.count(f"hf-papers-digest:day:{day}<".encode()) == 1
+
+
+class InterleavingStore(AtomicRequestStore):
+    """Runs another publisher to completion just before this one's first feed write."""
+
+    def __init__(self, then: Callable[[], Any]) -> None:
+        super().__init__()
+        self.then: Callable[[], Any] | None = then
+
+    def put(self, key: str, body: bytes, content_type: str, **options: Any) -> str:
+        if key == FEED_KEY and self.then is not None:
+            then, self.then = self.then, None
+            then()
+        return super().put(key, body, content_type, **options)
+
+
+@pytest.mark.fault("concurrency", "holds")
+def test_a_publisher_that_rendered_an_older_index_does_not_have_the_last_word(s3: Any) -> None:
+    first = date(2026, 7, 30)
+    for day in (first, REAL_DAY):
+        store_digest(AtomicRequestStore(), digest_for(day))
+    slow = InterleavingStore(then=lambda: publish_day(AtomicRequestStore(), REAL_DAY, FEEDS))
+    publish_day(slow, first, FEEDS)
+    feed = AtomicRequestStore().get(FEED_KEY).body  # type: ignore[union-attr]
+    assert b"hf-papers-digest:day:2026-07-31<" in feed
+    assert feed.index(b"day:2026-07-31<") < feed.index(b"day:2026-07-30<")

@@ -9,6 +9,9 @@ import html
 import json
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from functools import partial
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -22,7 +25,10 @@ from papers_digest import digest_handler, feed_handler
 from papers_digest.keys import FEED_KEY, PAGE_KEY, PAPERS_FEED_KEY, digest_key, post_key
 from papers_digest.markup import plain_text, xml_text
 from papers_digest.model import Digest, clean_text
+from papers_digest.pipeline import run_day
 from papers_digest.render import digest_json
+from papers_digest.settings import post_settings
+from papers_digest.store import FolderStore
 from tests import hostile
 from tests.conftest import BUCKET, REAL_DAY, FakeLambdaContext, api_items, object_created
 from tests.functional.test_jekyll import jekyll_build, visible_text
@@ -38,6 +44,90 @@ def real_items() -> list[dict[str, Any]]:
     return sorted(items, key=lambda item: -item["paper"]["upvotes"])
 
 
+def text_items(text: str) -> list[dict[str, Any]]:
+    """The real day, `text` in every text field of its top paper."""
+    items = real_items()
+    top = items[0]
+    top["paper"]["title"] = f"T {text}"
+    top["paper"]["summary"] = f"A {text}"
+    top["paper"]["authors"] = [{"name": f"N {text}", "hidden": False}]
+    top["organization"] = {"name": "org", "fullname": f"O {text}"}
+    return items
+
+
+def id_items() -> list[dict[str, Any]]:
+    """Each hostile id on a copy of the top paper, titled `Hostile <n>`, then the real day."""
+    items = real_items()
+    bad = []
+    for arxiv_id in hostile.IDS.values():
+        copied = copy.deepcopy(items[0])
+        copied["paper"]["id"] = arxiv_id
+        copied["paper"]["title"] = f"Hostile {len(bad)}"
+        bad.append(copied)
+    return [*bad, *items]
+
+
+URL_FIELDS = {  # where the API gives a URL, and the Paper attribute it becomes
+    "githubRepo": (lambda item, url: item["paper"].update(githubRepo=url), "github_repo"),
+    "projectPage": (lambda item, url: item["paper"].update(projectPage=url), "project_page"),
+    "thumbnail": (lambda item, url: item.update(thumbnail=url), "thumbnail"),
+}
+
+
+def url_items(field: str) -> list[dict[str, Any]]:
+    """One hostile URL per paper of the real day, in `field`."""
+    items = real_items()
+    for item, url in zip(items, hostile.URLS.values(), strict=False):
+        URL_FIELDS[field][0](item, url)
+    return items
+
+
+# Every case whose post Jekyll builds: its items and the settings the run is given.
+JEKYLL_CASES: dict[str, tuple[Callable[[], list[dict[str, Any]]], dict[str, str]]] = {
+    **{f"text: {name}": (partial(text_items, text), {}) for name, text in hostile.TEXT.items()},
+    "ids": (id_items, {}),
+    **{f"url: {field}": (partial(url_items, field), {"TOP_N": "30"}) for field in URL_FIELDS},
+}
+
+
+class RecordedItems:
+    def __init__(self, items: list[dict[str, Any]]) -> None:
+        self.items = items
+
+    def fetch_day(self, day: date) -> list[dict[str, Any]]:
+        return self.items
+
+
+@dataclass(frozen=True)
+class Built:
+    post: bytes  # the post the run writes
+    page: str  # its page as Jekyll builds it
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Built]:
+    """Every case's post, built by one Jekyll run (one per case would take a second each):
+    each test checks that its run wrote the very post built here."""
+    root = tmp_path_factory.mktemp("hostile-posts")
+    source, posts = root / "site", {}
+    for number, (name, (items, env)) in enumerate(JEKYLL_CASES.items()):
+        store = FolderStore(root / "bucket" / str(number))
+        run_day(REAL_DAY, source=RecordedItems(items()), store=store,
+                settings=post_settings(env), now=datetime.now(UTC))  # fmt: skip
+        posts[name] = (root / "bucket" / str(number) / post_key(REAL_DAY)).read_bytes()
+        folder = source / "_posts" / f"case{number}"
+        folder.mkdir(parents=True)
+        (folder / Path(post_key(REAL_DAY)).name).write_bytes(posts[name])
+    site = jekyll_build(source)
+    return {
+        name: Built(post, (site / "posts" / f"case{number}" / PAGE).read_text("utf-8"))
+        for number, (name, post) in enumerate(posts.items())
+    }
+
+
+PAGE = f"{Path(post_key(REAL_DAY)).stem}/index.html"
+
+
 def publish(
     items: list[dict[str, Any]], s3: Any, replay: ReplayServer, monkeypatch: pytest.MonkeyPatch
 ) -> tuple[dict[str, Any], dict[str, bytes]]:
@@ -51,22 +141,20 @@ def publish(
     return summary, read
 
 
-def check_outputs(read: dict[str, bytes], tmp_path: Path) -> tuple[Digest, str, Any]:
+def check_outputs(read: dict[str, bytes], built: Built) -> tuple[Digest, str, Any]:
     """What holds for every day: the digest round-trips through the model byte for byte,
-    the front matter gives the top title back, Jekyll builds the post strictly, the feeds
-    parse without bozo, nothing anywhere is live markup and every link is absolute
-    http(s) with a host. Returns the digest, the built
-    page and the parsed papers feed."""
+    the front matter gives the top title back, the post is the one Jekyll built strictly,
+    the feeds parse without bozo, nothing anywhere is live markup and every link is
+    absolute http(s) with a host. Returns the digest, the built page and the parsed
+    papers feed."""
     digest = Digest.from_json(json.loads(read[digest_key(REAL_DAY)]))
     assert digest_json(digest).encode() == read[digest_key(REAL_DAY)]
 
     post = read[post_key(REAL_DAY)].decode("utf-8")
     front = yaml.safe_load(post.split("---\n", 2)[1])
     assert front["description"] == plain_text(digest.papers[0].title)
-    source = tmp_path / "site"
-    (source / "_posts").mkdir(parents=True)
-    (source / post_key(REAL_DAY)).write_bytes(read[post_key(REAL_DAY)])
-    page = next((jekyll_build(source) / "posts").glob("*/index.html")).read_text("utf-8")
+    assert read[post_key(REAL_DAY)] == built.post
+    page = built.page
     assert live_markup(page) == []  # the layout prints page.description raw, too
 
     papers = feedparser.parse(read[PAPERS_FEED_KEY])
@@ -108,16 +196,15 @@ def absent(value: str, read: dict[str, bytes]) -> None:
 @pytest.mark.fault("content", "holds")
 @pytest.mark.parametrize("text", hostile.TEXT.values(), ids=hostile.TEXT.keys())
 def test_hostile_text_end_to_end(
-    text: str, s3: Any, replay: ReplayServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    text: str,
+    s3: Any,
+    replay: ReplayServer,
+    monkeypatch: pytest.MonkeyPatch,
+    built: dict[str, Built],
 ) -> None:
-    items = real_items()
-    top = items[0]
-    top["paper"]["title"] = f"T {text}"
-    top["paper"]["summary"] = f"A {text}"
-    top["paper"]["authors"] = [{"name": f"N {text}", "hidden": False}]
-    top["organization"] = {"name": "org", "fullname": f"O {text}"}
-    _, read = publish(items, s3, replay, monkeypatch)
-    digest, page, papers = check_outputs(read, tmp_path)
+    _, read = publish(text_items(text), s3, replay, monkeypatch)
+    name = next(name for name, value in hostile.TEXT.items() if value == text)
+    digest, page, papers = check_outputs(read, built[f"text: {name}"])
 
     title = clean_text(f"T {text}")
     assert digest.papers[0].title == title
@@ -130,25 +217,19 @@ def test_hostile_text_end_to_end(
 
 @pytest.mark.fault("content", "holds")
 def test_hostile_ids_skip_their_items_end_to_end(
-    s3: Any, replay: ReplayServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    s3: Any, replay: ReplayServer, monkeypatch: pytest.MonkeyPatch, built: dict[str, Built]
 ) -> None:
     """Each hostile id on a copy of the top paper: every copy is skipped with a warning
     (fewer than half the items are bad), the real papers publish, no id leaks."""
-    items = real_items()
-    bad = []
-    for arxiv_id in hostile.IDS.values():
-        copied = copy.deepcopy(items[0])
-        copied["paper"]["id"] = arxiv_id
-        copied["paper"]["title"] = f"Hostile {len(bad)}"
-        bad.append(copied)
-    summary, read = publish([*bad, *items], s3, replay, monkeypatch)
-    digest, _, _ = check_outputs(read, tmp_path)
+    items = id_items()
+    summary, read = publish(items, s3, replay, monkeypatch)
+    digest, _, _ = check_outputs(read, built["ids"])
 
     assert [reason.split(",")[0].split(" is ")[0] for reason in summary["skipped"]] == [
-        f"item {position}: paper.id" for position in range(len(bad))
+        f"item {position}: paper.id" for position in range(len(hostile.IDS))
     ]
-    assert digest.papers_that_day == len(items)
-    assert digest.papers[0].arxiv_id == items[0]["paper"]["id"]
+    assert digest.papers_that_day == len(items) - len(hostile.IDS)
+    assert digest.papers[0].arxiv_id == real_items()[0]["paper"]["id"]
     for arxiv_id in filter(None, hostile.IDS.values()):
         absent(arxiv_id, read)
     absent("Hostile", read)
@@ -156,34 +237,26 @@ def test_hostile_ids_skip_their_items_end_to_end(
 
 @pytest.mark.fault("content", "holds")
 @pytest.mark.parametrize(
-    ("place", "attribute"),
-    [
-        (lambda item, url: item["paper"].update(githubRepo=url), "github_repo"),
-        (lambda item, url: item["paper"].update(projectPage=url), "project_page"),
-        (lambda item, url: item.update(thumbnail=url), "thumbnail"),
-    ],
-    ids=[f"hostile URLs in {key}, dropped" for key in ("githubRepo", "projectPage", "thumbnail")],
+    "field", URL_FIELDS, ids=[f"hostile URLs in {field}, dropped" for field in URL_FIELDS]
 )
 def test_hostile_urls_are_dropped_end_to_end(
-    place: Callable[[dict[str, Any], str], None],
-    attribute: str,
+    field: str,
     s3: Any,
     replay: ReplayServer,
     monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
+    built: dict[str, Built],
 ) -> None:
     """One hostile URL per paper in one URL field, every paper in the post: each paper
     is kept without it, and no hostile URL reaches an output."""
     monkeypatch.setenv("TOP_N", "30")
-    items = real_items()
-    for item, url in zip(items, hostile.URLS.values(), strict=False):
-        place(item, url)
+    items = url_items(field)
     summary, read = publish(items, s3, replay, monkeypatch)
-    digest, _, _ = check_outputs(read, tmp_path)
+    digest, _, _ = check_outputs(read, built[f"url: {field}"])
 
     assert summary["skipped"] == []
     assert len(summary["dropped"]) == len(hostile.URLS)
     assert len(digest.papers) == len(items)
+    attribute = URL_FIELDS[field][1]
     assert [getattr(paper, attribute) for paper in digest.papers[: len(hostile.URLS)]] == [
         None
     ] * len(hostile.URLS)

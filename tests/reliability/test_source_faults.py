@@ -13,20 +13,28 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
 import requests
 
-from papers_digest.errors import DigestError
+from papers_digest.errors import DigestError, MalformedResponseError, SourceError
 from papers_digest.keys import digest_key
 from papers_digest.model import parse_day_response, rank
 from papers_digest.pipeline import run_day
 from papers_digest.settings import PostSettings
 from papers_digest.source import DailyPapersClient
-from papers_digest.store import S3Store
-from tests.conftest import BUCKET, REAL_DAY, FakeLambdaContext, api_items, event
+from papers_digest.store import FolderStore, S3Store
+from tests.conftest import (
+    BUCKET,
+    REAL_DAY,
+    FakeLambdaContext,
+    Ledger,
+    api_items,
+    copy_objects,
+    event,
+)
 from tools.replay_server import Canned, ReplayServer
 
 NOW = datetime(2026, 8, 2, tzinfo=UTC)
@@ -41,6 +49,7 @@ class Case:
     items: Callable[[Items], Items] = lambda items: items
     page_size: int = 100
     refused: str = ""  # the error's words when the run must be refused
+    error: type[DigestError] = SourceError  # and its class
     timeout: tuple[float, float] = (5.0, 20.0)
     requests: int | None = None  # the requests the server must have seen, when it matters
     budget: float | None = None  # a real-time budget (default: 50 s on a frozen clock)
@@ -102,17 +111,21 @@ RECOVERED = [
     Case("a redirect loop, then an answer", [Canned(302, headers={"Location": "/loop"})] * 31),
 ]
 REFUSED = [
-    Case("429 that never ends", [Canned(429)] * 5, refused="HTTP 429 after 5 attempts"),
+    Case("429 that never ends", [Canned(429)] * 10, refused="HTTP 429 after 5 attempts",
+         requests=5),
+    Case("a client error, not retried", [Canned(403, b"Forbidden")],
+         refused="HTTP 403 Forbidden: 'Forbidden'; check", requests=1),
     Case("a truncated JSON body", [Canned(200, b'[{"paper": {"id": "26')],
-         refused="not valid JSON"),
+         refused="not valid JSON", error=MalformedResponseError),
     Case("an HTML error page with status 200",
-         [Canned(200, b"<!DOCTYPE html><title>Error</title>")], refused="not valid JSON"),
+         [Canned(200, b"<!DOCTYPE html><title>Error</title>")],
+         refused="not valid JSON.*starts '<!DOCTYPE html>", error=MalformedResponseError),
     Case("a JSON object where an array belongs", [Canned(200, b'{"papers": []}')],
-         refused="expected a JSON array of papers, got a dict"),
+         refused="expected a JSON array of papers, got a dict", error=MalformedResponseError),
     Case("most items missing required fields", items=_drop("upvotes", 20),
          refused="20 of 30 items for 2026-07-31 are unusable"),
     Case("a body that is not UTF-8", [Canned(200, '[{"title": "café"}]'.encode("latin-1"))],
-         refused="response is not UTF-8"),
+         refused="response is not UTF-8", error=MalformedResponseError),
     Case("a later page fails for good", [_later_page(Canned(404))], page_size=10,
          refused="p=2: HTTP 404"),
     Case("a later page keeps failing", [_later_page(Canned(500))] * 5, page_size=10,
@@ -128,10 +141,10 @@ REFUSED = [
     Case("a 6 MB body without Content-Length", [Canned(200, SIX_MB, send_length=False)],
          refused="pass 5,000,000 bytes", requests=1),
     Case("a body trickled past the time budget", [Canned(200, DAY_BODY, trickle=0.5)],
-         budget=2.0, refused="still arriving at the deadline", requests=1),
+         budget=1.0, refused="still arriving at the deadline", requests=1),
     Case("status line and headers trickled past the time budget",
          [Canned(200, DAY_BODY, trickle_headers=0.5)],
-         budget=2.0, refused="still arriving at the deadline", requests=1),
+         budget=1.0, refused="still arriving at the deadline", requests=1),
     Case("a redirect to a file: URL", [Canned(302, headers={"Location": "file:///etc/passwd"})],
          refused="redirected to a URL that cannot be followed", requests=1),
     Case("a 5,000-digit number", [Canned(200, b'[{"paper": {"upvotes": ' + b"9" * 5000 + b"}}]")],
@@ -141,18 +154,31 @@ REFUSED = [
 ]  # fmt: skip
 
 
-@pytest.fixture
-def world(s3: Any, replay: ReplayServer, ledger_factory: Any) -> Any:
-    """A bucket already holding a good digest for the day (from older, lower upvotes)."""
-    store = S3Store(BUCKET)
+class RecordedItems:
+    def __init__(self, items: Items) -> None:
+        self.items = items
+
+    def fetch_day(self, day: date) -> Items:
+        return self.items
+
+
+@pytest.fixture(scope="module")
+def earlier_run(tmp_path_factory: pytest.TempPathFactory) -> FolderStore:
+    """What an earlier run of the day wrote, when every paper had one upvote fewer."""
     older = copy.deepcopy(api_items(REAL_DAY))
     for item in older:
         item["paper"]["upvotes"] = max(0, item["paper"]["upvotes"] - 1)
-    replay.days[REAL_DAY.isoformat()] = older
-    run(replay.url, store)
-    replay.days[REAL_DAY.isoformat()] = api_items(REAL_DAY)
-    replay.requests.clear()
-    return store, ledger_factory(store)
+    folder = FolderStore(tmp_path_factory.mktemp("earlier-run"))
+    run_day(REAL_DAY, source=RecordedItems(older), store=folder, settings=SETTINGS, now=NOW)
+    return folder
+
+
+@pytest.fixture
+def world(s3: Any, earlier_run: FolderStore) -> S3Store:
+    """A bucket already holding a good digest for the day (from older, lower upvotes)."""
+    store = S3Store(BUCKET)
+    copy_objects(earlier_run, store)
+    return store
 
 
 def run(url: str, store: S3Store, case: Case | None = None) -> Any:
@@ -191,8 +217,10 @@ def expected_papers(items: Items) -> list[dict[str, Any]]:
 
 @pytest.mark.fault("source", "recovered")
 @pytest.mark.parametrize("case", RECOVERED, ids=[case.name for case in RECOVERED])
-def test_recovers_a_complete_correct_digest(world: Any, replay: ReplayServer, case: Case) -> None:
-    store, ledger = world
+def test_recovers_a_complete_correct_digest(
+    world: S3Store, ledger: Ledger, replay: ReplayServer, case: Case
+) -> None:
+    store = world
     items = case.items(api_items(REAL_DAY))
     replay.days[REAL_DAY.isoformat()] = items
     replay.faults.extend(case.faults)
@@ -212,16 +240,16 @@ def test_recovers_a_complete_correct_digest(world: Any, replay: ReplayServer, ca
 @pytest.mark.fault("source", "refused")
 @pytest.mark.parametrize("case", REFUSED, ids=[case.name for case in REFUSED])
 def test_refuses_in_one_line_and_keeps_the_previous_digest(
-    world: Any, replay: ReplayServer, case: Case
+    world: S3Store, ledger: Ledger, replay: ReplayServer, case: Case
 ) -> None:
-    store, ledger = world
+    store = world
     replay.days[REAL_DAY.isoformat()] = case.items(api_items(REAL_DAY))
     replay.faults.extend(case.faults)
     before = ledger.snapshot()
 
     raised = run_bounded(replay.url, store, case)
 
-    assert isinstance(raised, DigestError), raised
+    assert isinstance(raised, case.error), raised
     assert re.search(case.refused, str(raised)), str(raised)
     assert "\n" not in str(raised)
     if case.requests is not None:
@@ -230,14 +258,13 @@ def test_refuses_in_one_line_and_keeps_the_previous_digest(
 
 
 @pytest.mark.fault("source", "refused")
-def test_connection_refused(world: Any) -> None:
-    store, ledger = world
+def test_connection_refused(world: S3Store, ledger: Ledger) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+        port = probe.getsockname()[1]
     before = ledger.snapshot()
-    with pytest.raises(DigestError, match=r"cannot connect .* after 5 attempts"):
-        run(closed, store)
+    with pytest.raises(SourceError, match=rf"127.0.0.1:{port}.*cannot connect.*after 5 attempts"):
+        run(f"http://127.0.0.1:{port}", world)
     ledger.intact(before)
 
 
@@ -281,7 +308,8 @@ TOKEN_LEAKS = [
     ("entry", "token"), [case[1:] for case in TOKEN_LEAKS], ids=[case[0] for case in TOKEN_LEAKS]
 )
 def test_a_failed_run_never_shows_the_token(
-    world: Any,
+    world: S3Store,
+    ledger: Ledger,
     replay: ReplayServer,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
@@ -290,7 +318,6 @@ def test_a_failed_run_never_shows_the_token(
     token: str,
 ) -> None:
     """Stdout, stderr, every log record and the error with its traceback: no part of it."""
-    _, ledger = world
     monkeypatch.setenv("HF_TOKEN", token)
     monkeypatch.setenv("HF_API_BASE", replay.url)
     replay.faults.append(_echo_token)

@@ -18,9 +18,9 @@ from papers_digest.render import digest_json
 from papers_digest.settings import FeedSettings, PostSettings
 from papers_digest.source import DailyPapersClient
 from papers_digest.store import S3Store
-from tests.conftest import BUCKET, REAL_DAY
+from tests.conftest import BUCKET, REAL_DAY, Ledger
 from tests.digests import days_before, digest_for, store_digest
-from tests.s3faults import count_requests, inject
+from tests.s3faults import counted_store, inject
 from tools.replay_server import ReplayServer
 
 NOW = datetime(2026, 8, 2, tzinfo=UTC)
@@ -48,7 +48,7 @@ def digest_run(replay: ReplayServer, store: S3Store) -> Any:
     return run_day(REAL_DAY, source=client, store=store, settings=PostSettings(), now=NOW)
 
 
-def feed_days(store: S3Store) -> list[str]:
+def days_in_index(store: S3Store) -> list[str]:
     index = json.loads(store.get(FEED_INDEX_KEY).body)  # type: ignore[union-attr]
     return sorted(index["days"])
 
@@ -66,27 +66,27 @@ THROTTLING = [
 @pytest.mark.parametrize(("operation", "failures"), THROTTLING,
                          ids=[f"{op} {f[0][1]} x{len(f)}" for op, f in THROTTLING])  # fmt: skip
 def test_botocore_retries_absorb_throttling(
-    s3_server: Any, replay: ReplayServer, ledger_factory: Any, operation: str, failures: Any
+    s3_server: Any, replay: ReplayServer, ledger: Ledger, operation: str, failures: Any
 ) -> None:
     store, answered = faulty_store(operation, list(failures))
-    before = ledger_factory(store).snapshot()
+    before = ledger.snapshot(store)
     result = digest_run(replay, store)
     publish = publish_day(store, REAL_DAY, FEEDS)
     assert result.status == "created"
     assert publish.status == "published"
     assert len(answered) == len(failures)
-    ledger_factory(store).intact(before, set(result.keys_written) | set(publish.keys_written))
+    ledger.intact(before, set(result.keys_written) | set(publish.keys_written))
 
 
 @pytest.mark.fault("store", "refused")
 def test_throttling_beyond_the_retry_budget_is_a_clear_error(
-    s3_server: Any, replay: ReplayServer, ledger_factory: Any
+    s3_server: Any, replay: ReplayServer, ledger: Ledger
 ) -> None:
     store, _ = faulty_store("PutObject", [(503, "SlowDown")] * 5)
-    before = ledger_factory(store).snapshot()
+    before = ledger.snapshot(store)
     with pytest.raises(StoreError, match=r"cannot write s3://.*/_posts/2026-07-31.*: SlowDown"):
         digest_run(replay, store)
-    ledger_factory(store).intact(before)
+    ledger.intact(before)
 
 
 @pytest.mark.fault("store", "recovered")
@@ -96,7 +96,7 @@ def test_throttling_beyond_the_retry_budget_is_a_clear_error(
     ids=["412 on the feed index", "409 on the feed index"],
 )
 def test_a_lost_race_on_the_feed_index_is_retried(
-    s3_server: Any, ledger_factory: Any, code: tuple[int, str]
+    s3_server: Any, ledger: Ledger, code: tuple[int, str]
 ) -> None:
     plain = S3Store(BUCKET)
     for day in days_before(date(2026, 7, 30), 2):
@@ -104,12 +104,12 @@ def test_a_lost_race_on_the_feed_index_is_retried(
     publish_day(plain, date(2026, 7, 30), FEEDS)
     store_digest(plain, digest_for(REAL_DAY))
     store, answered = faulty_store("PutObject", [code], key_part=FEED_INDEX_KEY)
-    before = ledger_factory(store).snapshot()
+    before = ledger.snapshot(store)
     result = publish_day(store, REAL_DAY, FEEDS, sleep=lambda _: None)
     assert answered == [code[1]]
     assert result.index_attempts == 2
-    assert feed_days(store) == ["2026-07-29", "2026-07-30", "2026-07-31"]
-    ledger_factory(store).intact(before, set(result.keys_written))
+    assert days_in_index(store) == ["2026-07-29", "2026-07-30", "2026-07-31"]
+    ledger.intact(before, set(result.keys_written))
 
 
 @pytest.mark.fault("store", "recovered")
@@ -122,12 +122,12 @@ def test_a_lost_race_on_the_feed_index_is_retried(
     ],
 )
 def test_a_run_cut_short_between_the_post_and_the_digest_is_repaired(
-    s3_server: Any, replay: ReplayServer, ledger_factory: Any, failing_key: str
+    s3_server: Any, replay: ReplayServer, ledger: Ledger, failing_key: str
 ) -> None:
     store, _ = faulty_store("PutObject", [(403, "AccessDenied")], key_part=failing_key)
     with pytest.raises(StoreError, match=f"cannot write s3://{BUCKET}/{failing_key}"):
         digest_run(replay, store)
-    before = ledger_factory(store).snapshot()
+    before = ledger.snapshot(store)
 
     repaired = digest_run(replay, S3Store(BUCKET))
 
@@ -137,20 +137,27 @@ def test_a_run_cut_short_between_the_post_and_the_digest_is_repaired(
     plain = S3Store(BUCKET)
     assert json.loads(plain.get(digest_key(REAL_DAY)).body)["day"] == "2026-07-31"  # type: ignore[union-attr]
     assert plain.get(post_key(REAL_DAY)) is not None
-    ledger_factory(plain).intact(before, missing)
+    ledger.intact(before, missing)
 
 
 @pytest.mark.fault("store", "recovered")
 @pytest.mark.parametrize(
     "index",
-    [None, b"", b"{truncated", b'{"schema_version": 1}', b"[]"],
+    [None, b"", b"{truncated", b'{"schema_version": 1}', b"[]", b'{"schema_version": 7}'],
     ids=[
         f"feed index {what}, rebuilt"
-        for what in ("missing", "empty", "truncated", "of the wrong shape", "an array")
+        for what in (
+            "missing",
+            "empty",
+            "truncated",
+            "of the wrong shape",
+            "an array",
+            "of an unknown schema_version",
+        )
     ],
 )
 def test_a_missing_or_corrupt_feed_index_is_rebuilt_not_trusted(
-    s3_server: Any, ledger_factory: Any, index: bytes | None
+    s3_server: Any, ledger: Ledger, index: bytes | None
 ) -> None:
     store = S3Store(BUCKET)
     days = days_before(REAL_DAY, 4)
@@ -158,11 +165,11 @@ def test_a_missing_or_corrupt_feed_index_is_rebuilt_not_trusted(
         store_digest(store, digest_for(day))
     if index is not None:
         s3_server.put_object(Bucket=BUCKET, Key=FEED_INDEX_KEY, Body=index)
-    before = ledger_factory(store).snapshot()
+    before = ledger.snapshot(store)
     result = publish_day(store, REAL_DAY, FEEDS)
-    assert feed_days(store) == sorted(day.isoformat() for day in days)
+    assert days_in_index(store) == sorted(day.isoformat() for day in days)
     assert result.notes[0] == "index missing or corrupt: rebuilt from the digests"
-    ledger_factory(store).intact(before, set(result.keys_written))
+    ledger.intact(before, set(result.keys_written))
     assert FEED_KEY in result.keys_written
 
 
@@ -197,38 +204,38 @@ _GOOD_DAY = {
     ],
 )
 def test_an_index_entry_the_renderers_cannot_take_is_rebuilt(
-    s3_server: Any, ledger_factory: Any, index: bytes
+    s3_server: Any, ledger: Ledger, index: bytes
 ) -> None:
     store = S3Store(BUCKET)
     store_digest(store, digest_for(REAL_DAY))
     s3_server.put_object(Bucket=BUCKET, Key=FEED_INDEX_KEY, Body=index)
-    before = ledger_factory(store).snapshot()
+    before = ledger.snapshot(store)
     result = publish_day(store, REAL_DAY, FEEDS)
     assert result.notes[0] == "index missing or corrupt: rebuilt from the digests"
-    assert feed_days(store) == ["2026-07-31"]
-    ledger_factory(store).intact(before, set(result.keys_written))
+    assert days_in_index(store) == ["2026-07-31"]
+    ledger.intact(before, set(result.keys_written))
 
 
 @pytest.mark.fault("store", "recovered")
 def test_a_day_whose_publish_failed_for_good_comes_back_with_the_next(
-    s3_server: Any, ledger_factory: Any
+    s3_server: Any, ledger: Ledger
 ) -> None:
-    store = S3Store(BUCKET)
+    store, calls = counted_store()
     first, lost, last = days_before(REAL_DAY, 3)[::-1]
     store_digest(store, digest_for(first))
     publish_day(store, first, FEEDS)
     store_digest(store, digest_for(lost))  # its publish never happens: retries exhausted
     store_digest(store, digest_for(last))
-    before = ledger_factory(store).snapshot()
-    calls = count_requests(store._client)
+    before = ledger.snapshot(store)
+    calls.clear()
 
     result = publish_day(store, last, FEEDS)
 
     # The digest, the index, one LIST of the feed window, and the missing digest.
     assert dict(calls) == {"GET": 4, "PUT": 4, "HEAD": 1}
-    assert feed_days(store) == [first.isoformat(), lost.isoformat(), last.isoformat()]
+    assert days_in_index(store) == [first.isoformat(), lost.isoformat(), last.isoformat()]
     assert result.notes == (f"healed: {digest_key(lost)} was missing from the feeds",)
-    ledger_factory(store).intact(before, set(result.keys_written))
+    ledger.intact(before, set(result.keys_written))
 
 
 CORRUPT_DIGESTS = {
@@ -244,7 +251,7 @@ CORRUPT_DIGESTS = {
 @pytest.mark.fault("store", "refused")
 @pytest.mark.parametrize("corrupt", CORRUPT_DIGESTS.values(), ids=CORRUPT_DIGESTS.keys())
 def test_a_corrupt_digest_is_refused_and_never_freezes_the_feeds(
-    s3_server: Any, ledger_factory: Any, corrupt: Any
+    s3_server: Any, ledger: Ledger, corrupt: Any
 ) -> None:
     store = S3Store(BUCKET)
     earlier = days_before(REAL_DAY, 2)[1]
@@ -252,18 +259,18 @@ def test_a_corrupt_digest_is_refused_and_never_freezes_the_feeds(
     publish_day(store, earlier, FEEDS)
     bad = corrupt(json.loads(digest_json(digest_for(REAL_DAY))))
     s3_server.put_object(Bucket=BUCKET, Key=digest_key(REAL_DAY), Body=json.dumps(bad).encode())
-    before = ledger_factory(store).snapshot()
+    before = ledger.snapshot(store)
 
     with pytest.raises(CorruptObjectError, match=f"s3://{BUCKET}/{digest_key(REAL_DAY)}"):
         publish_day(store, REAL_DAY, FEEDS)
-    ledger_factory(store).intact(before)
+    ledger.intact(before)
 
     # The next day publishes, and a rebuild skips what it cannot read, with a note.
     next_day = date(2026, 8, 1)
     store_digest(store, digest_for(next_day))
     published = publish_day(store, next_day, FEEDS)
     assert published.notes == (f"skipped {digest_key(REAL_DAY)}: " + _refusal(store),)
-    assert feed_days(store) == [earlier.isoformat(), next_day.isoformat()]
+    assert days_in_index(store) == [earlier.isoformat(), next_day.isoformat()]
     assert rebuild(store, FEEDS).notes == published.notes
 
 
@@ -277,15 +284,15 @@ def _refusal(store: S3Store) -> str:
 
 @pytest.mark.fault("store", "refused")
 def test_a_rebuild_that_cannot_read_a_digest_fails_instead_of_dropping_the_day(
-    s3_server: Any, ledger_factory: Any
+    s3_server: Any, ledger: Ledger
 ) -> None:
     """Only a corrupt digest is skipped: S3 refusing a read must not thin out the feeds."""
     plain = S3Store(BUCKET)
     for day in days_before(REAL_DAY, 3):
         store_digest(plain, digest_for(day))
     rebuild(plain, FEEDS)
-    before = ledger_factory(plain).snapshot()
+    before = ledger.snapshot(plain)
     store, _ = faulty_store("GetObject", [(403, "AccessDenied")], key_part=digest_key(REAL_DAY))
     with pytest.raises(StoreError, match=f"cannot read s3://{BUCKET}/{digest_key(REAL_DAY)}"):
         rebuild(store, FEEDS)
-    ledger_factory(plain).intact(before)
+    ledger.intact(before)

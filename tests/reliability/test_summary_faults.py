@@ -12,11 +12,12 @@ from typing import Any
 
 import pytest
 
-from papers_digest.keys import PAGE_KEY, PAPERS_FEED_KEY
+from papers_digest.keys import PAGE_KEY, PAPERS_FEED_KEY, post_key
 from papers_digest.summarize import clean_summary
 from tests import hostile
-from tests.functional.test_jekyll import visible_text
-from tests.reliability.test_content_faults import check_outputs, publish, real_items
+from tests.conftest import REAL_DAY
+from tests.functional.test_jekyll import jekyll_build, visible_text
+from tests.reliability.test_content_faults import PAGE, Built, check_outputs, publish, real_items
 from tools.chat_stub import Answer, ChatStub
 from tools.replay_server import ReplayServer
 
@@ -56,7 +57,7 @@ def test_a_hostile_model_reaches_every_output_inert_and_labelled(
         "SummariesWritten": [10.0],
         "SummariesMissing": [0.0],
     }
-    digest, page, papers = check_outputs(read, tmp_path)  # inert in every output
+    digest, page, papers = check_outputs(read, build(read, tmp_path))  # inert everywhere
 
     texts = [paper.machine_summary.text for paper in digest.papers if paper.machine_summary]
     assert texts == [clean_summary(f"S {text}") for text in HOSTILE]
@@ -87,6 +88,15 @@ def test_a_model_that_fails_leaves_a_complete_post_and_a_metric(
         "SummariesWritten": [0.0],
         "SummariesMissing": [10.0],
     }
-    digest, _, _ = check_outputs(read, tmp_path)
+    digest, _, _ = check_outputs(read, build(read, tmp_path))
     assert len(digest.papers) == 10
     assert all(paper.machine_summary is None for paper in digest.papers)
+
+
+def build(read: dict[str, bytes], tmp_path: Path) -> Built:
+    """The run's post as Jekyll builds it."""
+    post = read[post_key(REAL_DAY)]
+    posts = tmp_path / "site" / "_posts"
+    posts.mkdir(parents=True)
+    (posts / Path(post_key(REAL_DAY)).name).write_bytes(post)
+    return Built(post, (jekyll_build(tmp_path / "site") / "posts" / PAGE).read_text("utf-8"))

@@ -7,15 +7,17 @@ import pytest
 import yaml
 
 from papers_digest.errors import ConfigError
-from papers_digest.model import Digest, Paper, parse_day_response, rank
+from papers_digest.model import Digest, Paper, clean_text, parse_day_response, rank
 from papers_digest.render import digest_json, render_post, same_digest, yaml_scalar
 from papers_digest.settings import PostSettings, post_settings
+from tests import hostile
 from tests.conftest import FIXTURES, REAL_DAY, SEED_DAY, api_items
 
 GENERATED = datetime(2026, 1, 29, 0, 15, tzinfo=UTC)
 
 
-def digest_for(day: date, settings: PostSettings, top_n: int = 10) -> Digest:
+def recorded_digest(day: date, settings: PostSettings, top_n: int = 10) -> Digest:
+    """The recorded day's top `top_n`, as a digest."""
     parsed = parse_day_response(api_items(day), day)
     return Digest(
         day,
@@ -40,7 +42,7 @@ def test_seed_day_reproduces_the_seed_body_byte_for_byte() -> None:
         .replace("기관: Sea AI Lab1\n", "기관: Sea AI Lab\n")
     )
     settings = PostSettings(author="lim4349")
-    post = render_post(digest_for(SEED_DAY, settings), settings)
+    post = render_post(recorded_digest(SEED_DAY, settings), settings)
     assert split_post(post)[1] == split_post(expected)[1]
     front, _ = split_post(post)
     assert front == {
@@ -66,7 +68,7 @@ def test_english_template_and_configured_front_matter() -> None:
         tags=("ml",),
         author=None,
     )
-    post = render_post(digest_for(REAL_DAY, settings, top_n=3), settings)
+    post = render_post(recorded_digest(REAL_DAY, settings, top_n=3), settings)
     front, body = split_post(post)
     assert front["categories"] == ["Papers"]
     assert front["tags"] == ["ml"]
@@ -80,29 +82,14 @@ def test_english_template_and_configured_front_matter() -> None:
 
 def test_count_line_counts_the_papers_listed() -> None:
     settings = PostSettings(top_n=10)
-    post = render_post(digest_for(REAL_DAY, settings), settings)
+    post = render_post(recorded_digest(REAL_DAY, settings), settings)
     assert "총 **10개**의 논문이 수집되었습니다." in post
     assert post.count("   - [HF 페이지]") == 10
 
 
-HOSTILE_TITLES = [
-    'Say "hello": a study',
-    "Colons: everywhere: here",
-    "# not a comment",
-    "[leading bracket] title",
-    "@leading at",
-    "{{ site.title }} and {% raw %}",
-    "<script>alert(1)</script>",
-    '<img src=x onerror="alert(1)">',
-    "line\u2028separator and next\u0085line",
-    "tab\tand 'single' quotes & ampersand",
-    "- dash start",
-    "! tag & *alias",
-]
-
-
-@pytest.mark.parametrize("title", HOSTILE_TITLES)
-def test_front_matter_stays_yaml_and_paper_text_stays_inert(title: str) -> None:
+@pytest.mark.parametrize("raw", hostile.TEXT.values(), ids=hostile.TEXT.keys())
+def test_front_matter_stays_yaml_and_paper_text_stays_inert(raw: str) -> None:
+    title = clean_text(raw)  # as the model keeps it
     paper = Paper(
         arxiv_id="2601.00001",
         title=title,
@@ -135,7 +122,7 @@ def test_post_permalink_pattern_gives_each_day_its_url(
     pattern: str, day: date, permalink: str | None
 ) -> None:
     settings = post_settings({"POST_PERMALINK": pattern})
-    front, _ = split_post(render_post(digest_for(day, settings), settings))
+    front, _ = split_post(render_post(recorded_digest(day, settings), settings))
     assert front.get("permalink") == permalink
     assert front["slug"] == f"hf-daily-papers-{day.isoformat()}"
 
@@ -157,7 +144,7 @@ def test_a_bad_post_permalink_is_refused(pattern: str, message: str) -> None:
     assert str(caught.value).count("\n") == 0
 
 
-@pytest.mark.parametrize("value", [*HOSTILE_TITLES, "", "\ufeffbom", ["a", "b: c"]])
+@pytest.mark.parametrize("value", [*hostile.TEXT.values(), "", "\ufeffbom", ["a", "b: c"]])
 def test_yaml_scalar_round_trips(value: str | list[str]) -> None:
     assert yaml.safe_load(f"key: {yaml_scalar(value)}") == {"key": value}
 
@@ -169,13 +156,13 @@ def test_templates_can_be_overridden_from_a_folder(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     settings = PostSettings(template_dir=str(tmp_path))
-    post = render_post(digest_for(SEED_DAY, settings), settings)
+    post = render_post(recorded_digest(SEED_DAY, settings), settings)
     assert post == "2601.17645 5\n2601.19834 4\n2601.19362 1\n"
 
 
 def test_same_digest_ignores_only_the_generation_time() -> None:
     settings = PostSettings()
-    digest = digest_for(SEED_DAY, settings)
+    digest = recorded_digest(SEED_DAY, settings)
     stored = digest_json(digest).encode()
     later = Digest(
         digest.day,
