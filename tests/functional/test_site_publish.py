@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import date, timedelta
+from html.parser import HTMLParser
 from pathlib import Path
 
 import feedparser
@@ -22,6 +23,7 @@ from tests.digests import days_before, digest_for, store_digest
 SETTINGS = FeedSettings(site_url="https://papers.example.com", language="en", max_days=3)
 NEW_DAY = date(2026, 8, 1)
 FEEDS = ("feed.xml", "papers.xml", "atom.xml", "papers.atom", "feed.json", "papers.json")
+RSS, ATOM, JSON_FEED = "application/rss+xml", "application/atom+xml", "application/feed+json"
 EVERY_PUBLISH = {*FEEDS, "index.html", "search.json", "assets/style.css", "assets/search.js"}
 
 
@@ -131,3 +133,46 @@ def test_an_index_whose_months_are_wrong_is_not_trusted(
     index = json.loads((tmp_path / FEED_INDEX_KEY).read_bytes())
     with pytest.raises(ValueError, match=problem):
         parse_index(json.dumps({**index, "months": months}).encode())
+
+
+class Head(HTMLParser):
+    """The `<link>` and `<meta property>` tags of a page's head."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[dict[str, str | None]] = []
+        self.meta: dict[str, str | None] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "link":
+            self.links.append(found)
+        elif tag == "meta" and found.get("property"):
+            self.meta[str(found["property"])] = found.get("content")
+
+
+@pytest.mark.parametrize(
+    ("key", "title"),
+    [("index.html", "Hugging Face Daily Papers"),
+     ("daily/2026-08-01.html", "Papers of 2026-08-01"),
+     ("archive/2026-08.html", "Days of 2026-08")],
+)  # fmt: skip
+def test_each_page_has_its_canonical_url_open_graph_card_and_the_six_feeds(
+    tmp_path: Path, key: str, title: str
+) -> None:
+    published(tmp_path, [NEW_DAY])
+    head = Head()
+    head.feed((tmp_path / key).read_text("utf-8"))
+    url = f"https://papers.example.com/{'' if key == 'index.html' else key}"
+    assert [link["href"] for link in head.links if link["rel"] == "canonical"] == [url]
+    assert sorted(
+        (link["type"], link["href"]) for link in head.links if link["rel"] == "alternate"
+    ) == sorted(
+        (kind, f"https://papers.example.com/{name}")
+        for name, kind in zip(FEEDS, [RSS, RSS, ATOM, ATOM, JSON_FEED, JSON_FEED], strict=True)
+    )
+    assert head.meta["og:url"] == url
+    assert head.meta["og:title"] == title
+    assert head.meta["og:locale"] == "en_US"
+    thumbnail = digest_for(NEW_DAY, top_n=2).papers[0].thumbnail
+    assert head.meta.get("og:image") == (None if key.startswith("archive/") else thumbnail)
