@@ -159,7 +159,7 @@ def screenshots(out: Path) -> None:
         for scheme in ("light", "dark"):
             page, _ = open_page(browser, base, scheme)
             page.set_viewport_size({"width": 900, "height": 1400})
-            page.goto(f"{base}/", wait_until="networkidle")
+            page.goto(f"{base}/")
             page.screenshot(path=str(out / f"site-{scheme}.png"))
             page.context.close()
 
