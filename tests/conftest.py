@@ -16,7 +16,10 @@ import pytest
 from moto import mock_aws
 
 from papers_digest.store import (
+    ATOM_TYPE,
+    CSS_TYPE,
     HTML_TYPE,
+    JS_TYPE,
     JSON_TYPE,
     MARKDOWN_TYPE,
     RSS_TYPE,
@@ -133,7 +136,15 @@ def lambda_context() -> FakeLambdaContext:
     return FakeLambdaContext()
 
 
-CONTENT_TYPES = {".json": JSON_TYPE, ".md": MARKDOWN_TYPE, ".xml": RSS_TYPE, ".html": HTML_TYPE}
+CONTENT_TYPES = {
+    ".json": JSON_TYPE,
+    ".md": MARKDOWN_TYPE,
+    ".xml": RSS_TYPE,
+    ".atom": ATOM_TYPE,
+    ".html": HTML_TYPE,
+    ".css": CSS_TYPE,
+    ".js": JS_TYPE,
+}
 
 
 def copy_objects(source: FolderStore, target: Store) -> None:

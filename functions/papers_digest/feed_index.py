@@ -1,14 +1,15 @@
 """The feed index: the small document every feed and page is rendered from. Pure.
 
-It holds the newest `max_days` days (each with its ranked papers) and the newest
-`max_papers` papers (each with the days it was featured), so a publish reads one
-digest and this index instead of the whole archive.
+It holds the newest `max_days` days (each with its ranked papers, whole, for the
+day pages) and the newest `max_papers` papers (each with the days it was featured),
+so a publish reads one digest and this index instead of the whole archive; and, for
+the month pages, every day ever published, by month (a few bytes a day).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -16,13 +17,21 @@ from . import checks
 from .model import Digest, Paper
 from .settings import FeedSettings
 
-INDEX_SCHEMA_VERSION = 1
+INDEX_SCHEMA_VERSION = 2
 
 Index = dict[str, Any]
 
 
 def empty_index() -> Index:
-    return {"schema_version": INDEX_SCHEMA_VERSION, "days": {}, "papers": {}}
+    return {"schema_version": INDEX_SCHEMA_VERSION, "days": {}, "papers": {}, "months": {}}
+
+
+def with_archive_days(index: Mapping[str, Any], days: Iterable[str]) -> Index:
+    """A new index whose months also list `days` (ISO dates)."""
+    months: dict[str, set[str]] = {m: set(listed) for m, listed in index["months"].items()}
+    for day in days:
+        months.setdefault(day[:7], set()).add(day)
+    return {**index, "months": {month: sorted(listed) for month, listed in sorted(months.items())}}
 
 
 def merge_digest(index: Mapping[str, Any], digest: Digest, settings: FeedSettings) -> Index:
@@ -36,7 +45,7 @@ def merge_digest(index: Mapping[str, Any], digest: Digest, settings: FeedSetting
         "published_at": digest.published_at.isoformat(),
         "generated_at": digest.generated_at.isoformat(),
         "papers_that_day": digest.papers_that_day,
-        "papers": [_listing(paper) for paper in digest.papers],
+        "papers": [paper.to_json() for paper in digest.papers],
     }
     for paper in digest.papers:
         known = papers.get(paper.arxiv_id)
@@ -60,19 +69,8 @@ def merge_digest(index: Mapping[str, Any], digest: Digest, settings: FeedSetting
     kept_papers = dict(
         sorted(papers.items(), key=lambda kv: paper_order(kv[1]))[: settings.max_papers]
     )
-    return {"schema_version": INDEX_SCHEMA_VERSION, "days": kept_days, "papers": kept_papers}
-
-
-def _listing(paper: Paper) -> dict[str, Any]:
-    """A paper as a day lists it; the machine-written summary only when there is one."""
-    listing: dict[str, Any] = {
-        "arxiv_id": paper.arxiv_id,
-        "title": paper.title,
-        "upvotes": paper.upvotes,
-    }
-    if paper.machine_summary:
-        listing["machine_summary"] = paper.machine_summary.to_json()
-    return listing
+    trimmed = {**index, "days": kept_days, "papers": kept_papers}
+    return {**with_archive_days(trimmed, [day]), "schema_version": INDEX_SCHEMA_VERSION}
 
 
 def paper_order(paper: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -118,13 +116,17 @@ def parse_index(body: bytes) -> Index:
         raise ValueError(f"feed index is not JSON ({exc})") from None
     if not isinstance(index, dict) or index.get("schema_version") != INDEX_SCHEMA_VERSION:
         raise ValueError("feed index has an unknown shape or schema_version")
-    days, papers = index.get("days"), index.get("papers")
-    if not isinstance(days, dict) or not isinstance(papers, dict):
-        raise ValueError("feed index lacks its `days` or `papers` object")
+    days, papers, months = index.get("days"), index.get("papers"), index.get("months")
+    if not (isinstance(days, dict) and isinstance(papers, dict) and isinstance(months, dict)):
+        raise ValueError("feed index lacks its `days`, `papers` or `months` object")
     for day, entry in days.items():
         _check(_valid_day_entry(day, entry), f"feed index day {day!r} is malformed")
     for arxiv_id, entry in papers.items():
         _check(_valid_paper_entry(arxiv_id, entry), f"feed index paper {arxiv_id!r} is malformed")
+    for month, listed in months.items():
+        _check(_valid_month(month, listed), f"feed index month {month!r} is malformed")
+    unlisted = [day for day in days if day not in months.get(day[:7], ())]
+    _check(not unlisted, f"feed index days {unlisted[:3]} are missing from its months")
     return index
 
 
@@ -166,10 +168,16 @@ def _valid_day_entry(day: Any, entry: Any) -> bool:
 
 
 def _valid_listing(listing: Any) -> bool:
+    return isinstance(listing, dict) and _valid_paper(listing) is not None
+
+
+def _valid_month(month: Any, days: Any) -> bool:
     return (
-        isinstance(listing, dict)
-        and _valid_paper({**listing, "abstract": ""}) is not None
-        and _is_count(listing.get("upvotes"))
+        isinstance(month, str)
+        and isinstance(days, list)
+        and bool(days)
+        and all(_is_day(day) and day[:7] == month for day in days)
+        and days == sorted(set(days))
     )
 
 

@@ -10,7 +10,22 @@ POST_PREFIX = "_posts/"
 FEED_KEY = "feed.xml"
 PAPERS_FEED_KEY = "papers.xml"
 PAGE_KEY = "index.html"
+ATOM_KEY = "atom.xml"
+PAPERS_ATOM_KEY = "papers.atom"
+JSON_FEED_KEY = "feed.json"
+PAPERS_JSON_FEED_KEY = "papers.json"
+SEARCH_KEY = "search.json"
+STYLE_KEY = "assets/style.css"
+SCRIPT_KEY = "assets/search.js"
+DAY_PAGE_PREFIX = "daily/"
+MONTH_PAGE_PREFIX = "archive/"
 FEED_INDEX_KEY = "state/feed-index.json"
+# Every key a publish writes for readers, as patterns: what template.yaml lets the feed
+# function write and CloudFront read (tests/stack checks both).
+SITE_KEYS = (
+    FEED_KEY, PAPERS_FEED_KEY, ATOM_KEY, PAPERS_ATOM_KEY, JSON_FEED_KEY, PAPERS_JSON_FEED_KEY,
+    PAGE_KEY, SEARCH_KEY, "assets/*", f"{DAY_PAGE_PREFIX}*", f"{MONTH_PAGE_PREFIX}*",
+)  # fmt: skip
 
 _DIGEST_KEY = re.compile(r"^digests/(\d{4}-\d{2}-\d{2})\.json$")
 
@@ -32,3 +47,13 @@ def day_of_digest_key(key: str) -> date | None:
         return date.fromisoformat(match.group(1))
     except ValueError:
         return None
+
+
+def day_page_key(day: str) -> str:
+    """`daily/YYYY-MM-DD.html` for an ISO day."""
+    return f"{DAY_PAGE_PREFIX}{day}.html"
+
+
+def month_page_key(month: str) -> str:
+    """`archive/YYYY-MM.html` for a `YYYY-MM` month."""
+    return f"{MONTH_PAGE_PREFIX}{month}.html"

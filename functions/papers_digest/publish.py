@@ -1,4 +1,4 @@
-"""Publishing the feeds and the page: the shell that does the feed side's I/O.
+"""Publishing the feeds and the site: the shell that does the feed side's I/O.
 
 A publish reads one digest and the feed index, merges the day in (and any day of the
 feed window the index lacks), renders every output from the new index, writes the
@@ -12,28 +12,58 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any, Literal
 
+from .atom import render_day_atom, render_papers_atom
 from .conditional import MAX_ATTEMPTS, Decision, Update, update_object
 from .errors import CorruptObjectError, PreconditionFailed, StoreError
-from .feed_index import Index, empty_index, index_bytes, is_full, merge_digest, parse_index
+from .feed_index import (
+    Index,
+    empty_index,
+    index_bytes,
+    is_full,
+    merge_digest,
+    parse_index,
+    with_archive_days,
+)
+from .jsonfeed import render_day_json_feed, render_papers_json_feed
 from .keys import (
+    ATOM_KEY,
     DIGEST_PREFIX,
     FEED_INDEX_KEY,
     FEED_KEY,
+    JSON_FEED_KEY,
     PAGE_KEY,
+    PAPERS_ATOM_KEY,
     PAPERS_FEED_KEY,
+    PAPERS_JSON_FEED_KEY,
+    SCRIPT_KEY,
+    SEARCH_KEY,
+    STYLE_KEY,
     day_of_digest_key,
+    day_page_key,
     digest_key,
+    month_page_key,
 )
 from .model import Digest
-from .page import render_page
+from .page import asset, render_day_page, render_month_page, render_page, render_search_index
 from .rss import render_day_feed, render_papers_feed
 from .settings import FeedSettings
-from .store import HTML_TYPE, JSON_TYPE, PUBLIC_CACHE_CONTROL, RSS_TYPE, Store, StoredObject
+from .store import (
+    ATOM_TYPE,
+    CSS_TYPE,
+    HTML_TYPE,
+    JS_TYPE,
+    JSON_FEED_TYPE,
+    JSON_TYPE,
+    PUBLIC_CACHE_CONTROL,
+    RSS_TYPE,
+    Store,
+    StoredObject,
+)
 
 log = logging.getLogger(__name__)
 REBUILT_NOTE = "index missing or corrupt: rebuilt from the digests"
@@ -41,16 +71,48 @@ REBUILT_NOTE = "index missing or corrupt: rebuilt from the digests"
 
 @dataclass(frozen=True)
 class Output:
-    key: str
-    render: Callable[[Mapping[str, Any], FeedSettings], bytes]
+    """One object a publish writes: its key for the day published (None: nothing to
+    write for that day; the day is None for a rebuild of an empty index) and its renderer."""
+
+    key: Callable[[Index, str | None], str | None]
+    render: Callable[[Index, FeedSettings, str | None], bytes]
     content_type: str
 
 
+def whole(key: str, render: Callable[[Index, FeedSettings], bytes], content_type: str) -> Output:
+    """An output of the whole index, the same key whatever the day."""
+    return Output(lambda _index, _day: key, lambda i, s, _day: render(i, s), content_type)
+
+
+def static(key: str, name: str, content_type: str) -> Output:
+    """A file of the site as shipped (templates/site/`name`), written with every publish
+    so a deploy's new version lands with the next day."""
+    return Output(lambda _index, _day: key, lambda _i, _s, _day: asset(name), content_type)
+
+
+def _day_page(index: Index, day: str | None) -> str | None:
+    return day_page_key(day) if day and day in index["days"] else None
+
+
+def _month_page(index: Index, day: str | None) -> str | None:
+    return month_page_key(day[:7]) if day and day[:7] in index["months"] else None
+
+
 # What a publish writes, every one rendered from the index: a new format is one row.
+# A publish writes each row's key for its day; a rebuild for every day of the index.
 OUTPUTS = (
-    Output(FEED_KEY, render_day_feed, RSS_TYPE),
-    Output(PAPERS_FEED_KEY, render_papers_feed, RSS_TYPE),
-    Output(PAGE_KEY, render_page, HTML_TYPE),
+    whole(FEED_KEY, render_day_feed, RSS_TYPE),
+    whole(PAPERS_FEED_KEY, render_papers_feed, RSS_TYPE),
+    whole(ATOM_KEY, render_day_atom, ATOM_TYPE),
+    whole(PAPERS_ATOM_KEY, render_papers_atom, ATOM_TYPE),
+    whole(JSON_FEED_KEY, render_day_json_feed, JSON_FEED_TYPE),
+    whole(PAPERS_JSON_FEED_KEY, render_papers_json_feed, JSON_FEED_TYPE),
+    whole(PAGE_KEY, render_page, HTML_TYPE),
+    whole(SEARCH_KEY, render_search_index, JSON_TYPE),
+    static(STYLE_KEY, "style.css", CSS_TYPE),
+    static(SCRIPT_KEY, "search.js", JS_TYPE),
+    Output(_day_page, lambda i, s, day: render_day_page(i, s, str(day)), HTML_TYPE),
+    Output(_month_page, lambda i, s, day: render_month_page(i, s, str(day)[:7]), HTML_TYPE),
 )
 
 
@@ -85,8 +147,9 @@ class _Plan:
     """What a publish decided from the stored index: the new index, already rendered."""
 
     index: Index
-    rendered: tuple[bytes, ...]
+    rendered: dict[str, tuple[bytes, str]]  # key: (body, content type)
     notes: tuple[str, ...]
+    days: tuple[str | None, ...]
 
 
 def publish_day(
@@ -102,12 +165,12 @@ def publish_day(
             base = Merged(rebuilt.index, (REBUILT_NOTE, *rebuilt.notes))
         else:
             base = _heal(store, current, settings, publishing=day)
-        merged = merge_digest(base.index, digest, settings)
-        return _decision(current, _plan(merged, base.notes, settings))
+        index = merge_digest(base.index, digest, settings)
+        return _decision(current, _plan(index, base.notes, settings, (day.isoformat(),)))
 
     update = _publish(store, settings, decide, sleep)
     status: Literal["published", "unchanged"] = "published" if update.written else "unchanged"
-    return PublishResult(status, day, _written(update.written), update.attempts, update.value.notes)
+    return PublishResult(status, day, _written(update), update.attempts, update.value.notes)
 
 
 def rebuild(
@@ -117,14 +180,12 @@ def rebuild(
 
     def decide(stored: StoredObject | None) -> Decision[_Plan]:
         rebuilt = index_from_digests(store, settings)
-        return _decision(
-            _readable_index(store, stored), _plan(rebuilt.index, rebuilt.notes, settings)
-        )
+        days = tuple(sorted(rebuilt.index["days"], reverse=True)) or (None,)
+        plan = _plan(rebuilt.index, rebuilt.notes, settings, days)
+        return _decision(_readable_index(store, stored), plan)
 
     update = _publish(store, settings, decide, sleep)
-    return PublishResult(
-        "rebuilt", None, _written(update.written), update.attempts, update.value.notes
-    )
+    return PublishResult("rebuilt", None, _written(update), update.attempts, update.value.notes)
 
 
 def load_digest(store: Store, day: date) -> Digest:
@@ -154,7 +215,9 @@ def index_from_digests(store: Store, settings: FeedSettings) -> Merged:
     """Build the index from the stored digests, newest first, stopping once the feeds are
     full: an older digest could only add days and papers that trimming drops again. So a
     rebuild lists the archive (one request per 1,000 keys) but reads about `max_days`
-    digests, however many are stored. What cannot be read is skipped, with a note."""
+    digests, however many are stored. What cannot be read is skipped, with a note. The
+    months list every day the listing holds: their pages were written when they were
+    published."""
     days = sorted(
         (day for key in store.list_keys(DIGEST_PREFIX) if (day := day_of_digest_key(key))),
         reverse=True,
@@ -164,7 +227,8 @@ def index_from_digests(store: Store, settings: FeedSettings) -> Merged:
         if is_full(merged.index, settings):
             break
         merged = _merge_stored(store, merged, day, settings)
-    return merged
+    archive = with_archive_days(merged.index, [day.isoformat() for day in days])
+    return Merged(archive, merged.notes)
 
 
 def _heal(store: Store, index: Index, settings: FeedSettings, publishing: date) -> Merged:
@@ -215,10 +279,18 @@ def _readable_index(store: Store, stored: StoredObject | None) -> Index | None:
         return None
 
 
-def _plan(index: Index, notes: tuple[str, ...], settings: FeedSettings) -> _Plan:
-    """Render every output before the index is written: an index the renderers cannot
-    take never lands."""
-    return _Plan(index, tuple(output.render(index, settings) for output in OUTPUTS), notes)
+def _plan(
+    index: Index, notes: tuple[str, ...], settings: FeedSettings, days: tuple[str | None, ...]
+) -> _Plan:
+    """Render every output for `days` before the index is written: an index the
+    renderers cannot take never lands."""
+    rendered: dict[str, tuple[bytes, str]] = {}
+    for day in days:
+        for output in OUTPUTS:
+            key = output.key(index, day)
+            if key is not None and key not in rendered:
+                rendered[key] = (output.render(index, settings, day), output.content_type)
+    return _Plan(index, rendered, notes, days)
 
 
 def _decision(current: Index | None, plan: _Plan) -> Decision[_Plan]:
@@ -239,8 +311,8 @@ def _publish(
     update = update_object(store, FEED_INDEX_KEY, JSON_TYPE, decide, sleep=sleep)
     plan, etag = update.value, update.etag
     for _ in range(MAX_ATTEMPTS):
-        for output, body in zip(OUTPUTS, plan.rendered, strict=True):
-            store.put(output.key, body, output.content_type, cache_control=PUBLIC_CACHE_CONTROL)
+        for key, (body, content_type) in plan.rendered.items():
+            store.put(key, body, content_type, cache_control=PUBLIC_CACHE_CONTROL)
         if store.head_etag(FEED_INDEX_KEY) == etag:
             return replace(update, value=plan)
         newer = store.get(FEED_INDEX_KEY)
@@ -250,12 +322,12 @@ def _publish(
                 f"{store.describe(FEED_INDEX_KEY)} vanished or broke while publishing; "
                 'publish again or send {"rebuild": true}'
             )
-        plan, etag = _plan(index, plan.notes, settings), newer.etag
+        plan, etag = _plan(index, plan.notes, settings, plan.days), newer.etag
     raise PreconditionFailed(
         f"{store.describe(FEED_INDEX_KEY)} kept changing while publishing; another publisher "
         "is busy, the event will be retried"
     )
 
 
-def _written(index_changed: bool) -> tuple[str, ...]:
-    return ((FEED_INDEX_KEY,) if index_changed else ()) + tuple(o.key for o in OUTPUTS)
+def _written(update: Update[_Plan]) -> tuple[str, ...]:
+    return ((FEED_INDEX_KEY,) if update.written else ()) + tuple(update.value.rendered)

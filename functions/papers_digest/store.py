@@ -18,6 +18,10 @@ JSON_TYPE = "application/json; charset=utf-8"
 MARKDOWN_TYPE = "text/markdown; charset=utf-8"
 RSS_TYPE = "application/rss+xml; charset=utf-8"
 HTML_TYPE = "text/html; charset=utf-8"
+ATOM_TYPE = "application/atom+xml; charset=utf-8"
+JSON_FEED_TYPE = "application/feed+json; charset=utf-8"
+CSS_TYPE = "text/css; charset=utf-8"
+JS_TYPE = "text/javascript; charset=utf-8"
 # What CloudFront and browsers may cache: posts, feeds and pages, five minutes.
 PUBLIC_CACHE_CONTROL = "public, max-age=300"
 

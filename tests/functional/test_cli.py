@@ -225,9 +225,9 @@ def test_run_and_feed_against_an_s3_endpoint(
         "_posts/2026-07-31-hf-daily-papers.md",
         "digests/2026-07-31.json",
         "state/feed-index.json",
-        "feed.xml",
-        "papers.xml",
-        "index.html",
+        *("feed.xml", "papers.xml", "atom.xml", "papers.atom", "feed.json", "papers.json"),
+        *("index.html", "daily/2026-07-31.html", "archive/2026-07.html", "search.json"),
+        *("assets/style.css", "assets/search.js"),
     }
     parsed = feedparser.parse(s3.get_object(Bucket=BUCKET, Key="feed.xml")["Body"].read())
     assert not parsed.bozo

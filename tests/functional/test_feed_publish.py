@@ -46,7 +46,8 @@ def test_publishing_a_day_costs_the_same_whatever_the_archive(s3: Any, archive: 
     result = publish_day(store, NEW_DAY, SETTINGS)
 
     assert result.status == "published"
-    assert dict(calls) == {"GET": 3, "PUT": 4, "HEAD": 1}  # GETs: digest, index, LIST
+    # GETs: digest, index, LIST; PUTs: the index, 6 feeds, 4 pages and search.json, 2 assets
+    assert dict(calls) == {"GET": 3, "PUT": 13, "HEAD": 1}
     assert days_in_feed(s3)[0] == "2026-07-31"
     assert len(days_in_feed(s3)) == min(archive + 1, SETTINGS.max_days)
 

@@ -36,7 +36,7 @@ def test_a_day_costs_one_source_request_and_four_s3_requests(s3: Any, replay: Re
 @pytest.mark.parametrize(
     ("module", "absent"),
     [
-        ("papers_digest.feed_handler", {"requests", "jinja2"}),
+        ("papers_digest.feed_handler", {"requests"}),
         ("papers_digest.digest_handler", set()),
     ],
 )

@@ -175,7 +175,12 @@ def test_a_missing_or_corrupt_feed_index_is_rebuilt_not_trusted(
 
 def _index_with(day_entry: dict[str, Any]) -> bytes:
     return json.dumps(
-        {"schema_version": 1, "days": {"2026-07-30": day_entry}, "papers": {}}
+        {
+            "schema_version": 2,
+            "days": {"2026-07-30": day_entry},
+            "papers": {},
+            "months": {"2026-07": ["2026-07-30"]},
+        }
     ).encode()
 
 
@@ -183,7 +188,7 @@ _GOOD_DAY = {
     "published_at": "2026-07-30T09:15:00+09:00",
     "generated_at": "2026-07-31T00:00:00+00:00",
     "papers_that_day": 1,
-    "papers": [{"arxiv_id": "2607.28582", "title": "A title", "upvotes": 3}],
+    "papers": [{"arxiv_id": "2607.28582", "title": "A title", "abstract": "", "upvotes": 3}],
 }
 
 
@@ -232,7 +237,7 @@ def test_a_day_whose_publish_failed_for_good_comes_back_with_the_next(
     result = publish_day(store, last, FEEDS)
 
     # The digest, the index, one LIST of the feed window, and the missing digest.
-    assert dict(calls) == {"GET": 4, "PUT": 4, "HEAD": 1}
+    assert dict(calls) == {"GET": 4, "PUT": 13, "HEAD": 1}
     assert days_in_index(store) == [first.isoformat(), lost.isoformat(), last.isoformat()]
     assert result.notes == (f"healed: {digest_key(lost)} was missing from the feeds",)
     ledger.intact(before, set(result.keys_written))

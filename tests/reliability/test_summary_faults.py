@@ -67,8 +67,14 @@ def test_a_hostile_model_reaches_every_output_inert_and_labelled(
     for entry in papers.entries:
         assert "AI 요약 (stub-model, 기계 작성)" in entry.summary
     listing = read[PAGE_KEY].decode("utf-8")
-    assert listing.count('<p lang="ko"><em>AI 요약 (stub-model, 기계 작성): </em>S ') == 10
-    assert read[PAPERS_FEED_KEY].count("AI 요약 (stub-model, 기계 작성)".encode()) == 10
+    assert (
+        listing.count(
+            '<p class="machine-summary" lang="ko"><em>AI 요약 (stub-model, 기계 작성): </em>S '
+        )
+        == 10
+    )
+    # In each item's description and its content:encoded.
+    assert read[PAPERS_FEED_KEY].count("AI 요약 (stub-model, 기계 작성)".encode()) == 20
 
 
 @pytest.mark.fault("model", "recovered")

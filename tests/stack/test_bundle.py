@@ -15,7 +15,7 @@ MAKEFILE = (ROOT / "functions" / "Makefile").read_text("utf-8")
 RUNTIME_PROVIDES = {"boto3"}
 NEEDS = {
     "DigestFunction": {"requests", "urllib3", "jinja2", "aws-lambda-powertools", "tzdata"},
-    "FeedFunction": {"aws-lambda-powertools", "tzdata"},  # no requests, no Jinja2
+    "FeedFunction": {"jinja2", "aws-lambda-powertools", "tzdata"},  # no requests
 }
 
 

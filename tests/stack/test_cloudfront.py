@@ -38,6 +38,7 @@ def test_every_response_carries_hsts_nosniff_and_a_strict_csp() -> None:
         "script-src": {"'self'"},
         "style-src": {"'self'"},
         "img-src": {"'self'", "https:", "data:"},
+        "connect-src": {"'self'"},  # the search script's search.json
         "base-uri": {"'none'"},
         "form-action": {"'none'"},
         "frame-ancestors": {"'none'"},

@@ -11,10 +11,8 @@ import pytest
 from papers_digest.keys import (
     DIGEST_PREFIX,
     FEED_INDEX_KEY,
-    FEED_KEY,
-    PAGE_KEY,
-    PAPERS_FEED_KEY,
     POST_PREFIX,
+    SITE_KEYS,
 )
 from tests.stack.cfn import FUNCTIONS, RESOURCES, ROOT, TEMPLATE, as_list
 
@@ -90,9 +88,7 @@ def _grants(function: str, action: str) -> set[str]:
 def test_each_function_writes_only_the_keys_it_writes() -> None:
     assert _grants("DigestFunction", "s3:PutObject") == {f"{DIGEST_PREFIX}*", f"{POST_PREFIX}*"}
     state_prefix = FEED_INDEX_KEY.split("/")[0] + "/*"
-    assert _grants("FeedFunction", "s3:PutObject") == {
-        state_prefix, FEED_KEY, PAPERS_FEED_KEY, PAGE_KEY,
-    }  # fmt: skip
+    assert _grants("FeedFunction", "s3:PutObject") == {state_prefix, *SITE_KEYS}
     assert _grants("FeedFunction", "s3:GetObject") == {f"{DIGEST_PREFIX}*", state_prefix}
 
 
@@ -144,9 +140,7 @@ def test_bucket_policy_exposes_only_public_keys_to_cloudfront_and_denies_http() 
     assert otherwise == {"Ref": "AWS::NoValue"}
     assert allow["Principal"] == {"Service": "cloudfront.amazonaws.com"}
     assert allow["Action"] == "s3:GetObject"
-    assert object_patterns(allow["Resource"]) == {
-        FEED_KEY, PAPERS_FEED_KEY, PAGE_KEY, f"{POST_PREFIX}*",
-    }  # fmt: skip
+    assert object_patterns(allow["Resource"]) == {*SITE_KEYS, f"{POST_PREFIX}*"}
     assert "${Distribution}" in allow["Condition"]["StringEquals"]["AWS:SourceArn"]["Fn::Sub"]
 
 

@@ -15,7 +15,6 @@ import pytest
 from papers_digest.feed_index import empty_index, merge_digest
 from papers_digest.markup import plain_text
 from papers_digest.model import Paper, clean_text
-from papers_digest.page import render_page
 from papers_digest.rss import render_day_feed, render_papers_feed
 from papers_digest.settings import FeedSettings
 from tests import hostile
@@ -183,17 +182,3 @@ def test_papers_come_back_whole_from_the_index() -> None:
     papers = digest_for(LAST).papers
     index = index_of([LAST])
     assert [Paper.from_json(index["papers"][paper.arxiv_id]) for paper in papers] == list(papers)
-
-
-def test_the_page_lists_the_days_and_keeps_paper_text_inert() -> None:
-    tags = replace(REAL_PAPERS[0], title=hostile.TEXT["HTML and script tags"])
-    index = index_of([date(2026, 7, 30)])
-    index = merge_digest(index, digest_for(LAST, (tags, *REAL_PAPERS[1:3])), SETTINGS)
-    page = render_page(index, SETTINGS).decode("utf-8")
-    assert page.startswith('<!DOCTYPE html>\n<html lang="ko">')
-    assert '<meta charset="utf-8">' in page
-    assert 'href="https://papers.example.com/feed.xml"' in page
-    assert page.index("2026-07-31</a></h2>") < page.index("2026-07-30</a></h2>")
-    assert "<script" not in page
-    assert "<img" not in page
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;" in page
