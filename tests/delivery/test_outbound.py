@@ -17,6 +17,9 @@ from papers_digest.outbound import OutboundError, retry_after, send
 
 class Hostile(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
+        # Read the request first: closing a socket with unread data resets it, and the
+        # client would see a dropped connection instead of the answer under test.
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
         if self.path == "/trickle":  # a byte every 0.2 s, for ever (as far as we wait)
             self.send_response(200)
             self.send_header("Content-Length", "1000")
