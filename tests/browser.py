@@ -93,7 +93,9 @@ class _Handler(SimpleHTTPRequestHandler):
 def serve(folder: Path) -> Iterator[str]:
     """`folder` over HTTP on 127.0.0.1, with CloudFront's CSP; yields the base URL."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Handler, directory=str(folder)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+    )
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"

@@ -188,7 +188,9 @@ def github_stub(files: dict[str, bytes] | None = None) -> Iterator[GitHubStub]:
     tree = stub.with_files(stub.put_tree({}), files or {"README.md": b"# blog\n"})
     stub.refs["heads/main"] = stub.put_commit(tree, [], "initial")
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(stub))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+    )
     thread.start()
     stub.url = f"http://127.0.0.1:{server.server_port}"
     try:
