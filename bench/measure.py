@@ -145,7 +145,7 @@ def requests_per_run() -> list[Row]:
             "nothing is written"),
         Row("Feed publish: S3 requests", str(publish_s3), "-", "-",
             "GET digest, GET index, LIST window, PUT index, PUT 6 feeds, 3 pages, "
-            "search.json and 2 assets, HEAD index"),
+            "search.json, HEAD index"),
         Row("Full rebuild of 2 digests: S3 requests", str(rebuild_s3), "a normal publish",
             f"{rebuild_s3 / publish_s3:.2f}x", "LIST + a GET per digest on top"),
         Row("Replayed feed event: S3 requests", str(replay_s3), "a first publish",

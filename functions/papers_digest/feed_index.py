@@ -123,6 +123,7 @@ def parse_index(body: bytes) -> Index:
         _check(_valid_day_entry(day, entry), f"feed index day {day!r} is malformed")
     for arxiv_id, entry in papers.items():
         _check(_valid_paper_entry(arxiv_id, entry), f"feed index paper {arxiv_id!r} is malformed")
+    _check(isinstance(index.get("assets", ""), str), "feed index `assets` is not text")
     for month, listed in months.items():
         _check(_valid_month(month, listed), f"feed index month {month!r} is malformed")
     unlisted = [day for day in days if day not in months.get(day[:7], ())]

@@ -49,7 +49,14 @@ from .keys import (
     month_page_key,
 )
 from .model import Digest
-from .page import asset, render_day_page, render_month_page, render_page, render_search_index
+from .page import (
+    asset,
+    assets_version,
+    render_day_page,
+    render_month_page,
+    render_page,
+    render_search_index,
+)
 from .rss import render_day_feed, render_papers_feed
 from .settings import FeedSettings
 from .store import (
@@ -77,6 +84,7 @@ class Output:
     key: Callable[[Index, str | None], str | None]
     render: Callable[[Index, FeedSettings, str | None], bytes]
     content_type: str
+    asset: bool = False  # a shipped file: written only when the index's assets are older
 
 
 def whole(key: str, render: Callable[[Index, FeedSettings], bytes], content_type: str) -> Output:
@@ -85,9 +93,11 @@ def whole(key: str, render: Callable[[Index, FeedSettings], bytes], content_type
 
 
 def static(key: str, name: str, content_type: str) -> Output:
-    """A file of the site as shipped (templates/site/`name`), written with every publish
-    so a deploy's new version lands with the next day."""
-    return Output(lambda _index, _day: key, lambda _i, _s, _day: asset(name), content_type)
+    """A file of the site as shipped (templates/site/`name`): written by the first publish
+    after a deploy changed it (the index records the version written), not every day."""
+    return Output(
+        lambda _index, _day: key, lambda _i, _s, _day: asset(name), content_type, asset=True
+    )
 
 
 def _day_page(index: Index, day: str | None) -> str | None:
@@ -150,6 +160,7 @@ class _Plan:
     rendered: dict[str, tuple[bytes, str]]  # key: (body, content type)
     notes: tuple[str, ...]
     days: tuple[str | None, ...]
+    assets: bool  # whether the shipped files are due
 
 
 def publish_day(
@@ -166,7 +177,8 @@ def publish_day(
         else:
             base = _heal(store, current, settings, publishing=day)
         index = merge_digest(base.index, digest, settings)
-        return _decision(current, _plan(index, base.notes, settings, (day.isoformat(),)))
+        plan = _plan(index, base.notes, settings, (day.isoformat(),), current)
+        return _decision(current, plan)
 
     update = _publish(store, settings, decide, sleep)
     status: Literal["published", "unchanged"] = "published" if update.written else "unchanged"
@@ -181,7 +193,7 @@ def rebuild(
     def decide(stored: StoredObject | None) -> Decision[_Plan]:
         rebuilt = index_from_digests(store, settings)
         days = tuple(sorted(rebuilt.index["days"], reverse=True)) or (None,)
-        plan = _plan(rebuilt.index, rebuilt.notes, settings, days)
+        plan = _plan(rebuilt.index, rebuilt.notes, settings, days, current=None)
         return _decision(_readable_index(store, stored), plan)
 
     update = _publish(store, settings, decide, sleep)
@@ -280,17 +292,24 @@ def _readable_index(store: Store, stored: StoredObject | None) -> Index | None:
 
 
 def _plan(
-    index: Index, notes: tuple[str, ...], settings: FeedSettings, days: tuple[str | None, ...]
+    index: Index,
+    notes: tuple[str, ...],
+    settings: FeedSettings,
+    days: tuple[str | None, ...],
+    current: Index | None,
 ) -> _Plan:
     """Render every output for `days` before the index is written: an index the
-    renderers cannot take never lands."""
+    renderers cannot take never lands. The shipped files go out when the stored index
+    (`current`) does not record this version of them."""
+    assets = current is None or current.get("assets") != assets_version()
+    index = {**index, "assets": assets_version()}
     rendered: dict[str, tuple[bytes, str]] = {}
     for day in days:
         for output in OUTPUTS:
             key = output.key(index, day)
-            if key is not None and key not in rendered:
+            if key is not None and key not in rendered and (assets or not output.asset):
                 rendered[key] = (output.render(index, settings, day), output.content_type)
-    return _Plan(index, rendered, notes, days)
+    return _Plan(index, rendered, notes, days, assets)
 
 
 def _decision(current: Index | None, plan: _Plan) -> Decision[_Plan]:
@@ -322,7 +341,7 @@ def _publish(
                 f"{store.describe(FEED_INDEX_KEY)} vanished or broke while publishing; "
                 'publish again or send {"rebuild": true}'
             )
-        plan, etag = _plan(index, plan.notes, settings, plan.days), newer.etag
+        plan, etag = _plan(index, plan.notes, settings, plan.days, index), newer.etag
     raise PreconditionFailed(
         f"{store.describe(FEED_INDEX_KEY)} kept changing while publishing; another publisher "
         "is busy, the event will be retried"

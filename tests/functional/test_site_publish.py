@@ -24,7 +24,8 @@ SETTINGS = FeedSettings(site_url="https://papers.example.com", language="en", ma
 NEW_DAY = date(2026, 8, 1)
 FEEDS = ("feed.xml", "papers.xml", "atom.xml", "papers.atom", "feed.json", "papers.json")
 RSS, ATOM, JSON_FEED = "application/rss+xml", "application/atom+xml", "application/feed+json"
-EVERY_PUBLISH = {*FEEDS, "index.html", "search.json", "assets/style.css", "assets/search.js"}
+EVERY_PUBLISH = {*FEEDS, "index.html", "search.json"}
+ASSETS = {"assets/style.css", "assets/search.js"}
 
 
 def published(tmp_path: Path, days: list[date]) -> FolderStore:
@@ -45,6 +46,23 @@ def test_a_new_day_rewrites_only_its_pages_the_index_page_and_the_search_index(
         FEED_INDEX_KEY, *EVERY_PUBLISH, "daily/2026-08-01.html", "archive/2026-08.html",
     }  # fmt: skip
     assert all(any(Path(key).match(p) for p in SITE_KEYS) for key in result.keys_written[1:])
+
+
+def test_the_shipped_files_go_out_once_per_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first publish writes the stylesheet and the script; later days do not, until
+    a deploy ships another version of them."""
+    store = FolderStore(tmp_path)
+    days = days_before(date(2026, 7, 31), 3)[::-1]
+    written = []
+    for day in days:
+        store_digest(store, digest_for(day, top_n=2))
+        written.append(ASSETS & set(publish_day(store, day, SETTINGS).keys_written))
+    assert written == [ASSETS, set(), set()]
+    monkeypatch.setattr("papers_digest.publish.assets_version", lambda: "a-new-deploy")
+    store_digest(store, digest_for(NEW_DAY, top_n=2))
+    assert set(publish_day(store, NEW_DAY, SETTINGS).keys_written) >= ASSETS
 
 
 def test_a_month_page_keeps_its_days_after_the_index_drops_them(tmp_path: Path) -> None:
