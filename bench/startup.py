@@ -72,7 +72,7 @@ def cold_start(rounds: int) -> list[Row]:
     boto3_floor = "import boto3"
     digest_libs = ("import boto3, requests, jinja2\n"
                    "from aws_lambda_powertools import Logger, Metrics")  # fmt: skip
-    feed_libs = "import boto3\nfrom aws_lambda_powertools import Logger, Metrics"
+    feed_libs = "import boto3, jinja2\nfrom aws_lambda_powertools import Logger, Metrics"
     jobs = {
         "boto3": lambda: import_seconds(boto3_floor),
         "digest libs": lambda: import_seconds(digest_libs),
@@ -92,7 +92,7 @@ def cold_start(rounds: int) -> list[Row]:
         Row("Feed handler import (fresh interpreter, + boto3)", ms(t["feed handler"]),
             f"its libraries alone: {ms(t['feed libs'])}",
             f"{t['feed handler'] / t['feed libs']:.2f}x",
-            "no requests or Jinja2 on this path; ours: "
+            "goal ≤ 1.3x; no requests on this path (Jinja2 renders the site); ours: "
             + our_slowest_imports("papers_digest.feed_handler")),
         Row("boto3 alone (what the runtime pays anyway)", ms(t["boto3"]), "-", "-", ""),
     ]  # fmt: skip
@@ -172,8 +172,7 @@ def cold_invocations(rounds: int) -> list[Row]:
             fresh_bucket()
             s3.put_object(Bucket=BUCKET, Key=key, Body=body, ContentType=content_type)
             seconds, out = invoke(bundle, "FeedFunction", feed_event, replay.url)
-            statuses = [r["status"] for r in out["result"]["results"]]
-            assert statuses in (["published"], ["rebuilt"]), out
+            assert out["result"]["status"] in ("published", "rebuilt"), out
             imports[bundle].append(out["import_seconds"])
             return seconds
 
