@@ -6,14 +6,8 @@ light and dark)."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
 import os
-import shutil
-import subprocess
 import sys
-import tarfile
 import tempfile
 import threading
 from collections.abc import Iterator, Sequence
@@ -32,6 +26,7 @@ from papers_digest.settings import FeedSettings
 from papers_digest.store import FolderStore
 from tests.conftest import REAL_DAY
 from tests.digests import REAL_PAPERS, digest_for, store_digest
+from tests.npm import unpacked
 from tests.stack.cfn import RESOURCES
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -40,7 +35,6 @@ AXE = "axe-core@4.14.1"
 AXE_INTEGRITY = (
     "sha512-FHfa+lmNjQZfJz1q8wKqIDwC6DExcHt/pkjNQb09a3NPjCKg2rhu5qb2S4r76ASyFNNtuFooJpZe37OgudVGtQ=="
 )  # fmt: skip
-CACHE = Path(__file__).parents[1] / ".cache" / AXE.replace("@", "-")
 _HEADERS = RESOURCES["SecurityHeaders"]["Properties"]["ResponseHeadersPolicyConfig"]
 # The Content-Security-Policy CloudFront adds to every response (template.yaml).
 CSP = " ".join(
@@ -55,29 +49,8 @@ PLACEHOLDER = (
 
 
 def axe_source() -> str:
-    """axe.min.js, fetched once with `npm pack` and kept in .cache/."""
-    script = CACHE / "axe.min.js"
-    if script.is_file():
-        return script.read_text("utf-8")
-    npm = shutil.which("npm")
-    if npm is None:
-        pytest.fail("npm is not installed: run `apt-get install npm` (tests/run does)")
-    CACHE.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=CACHE.parent) as tmp:
-        done = subprocess.run(
-            [npm, "pack", AXE, "--json", "--pack-destination", tmp],
-            capture_output=True, text=True, timeout=300, check=False,
-        )  # fmt: skip
-        assert done.returncode == 0, f"npm pack {AXE} failed: {done.stderr}"
-        tarball = Path(tmp) / json.loads(done.stdout)[0]["filename"]
-        digest = base64.b64encode(hashlib.sha512(tarball.read_bytes()).digest()).decode()
-        assert f"sha512-{digest}" == AXE_INTEGRITY, f"{AXE} from npm is not the tarball pinned"
-        with tarfile.open(tarball) as archive:
-            member = archive.extractfile("package/axe.min.js")
-            assert member is not None
-            Path(tmp, "axe.min.js").write_bytes(member.read())
-        os.replace(Path(tmp) / "axe.min.js", script)
-    return script.read_text("utf-8")
+    """axe.min.js of the pinned axe-core package."""
+    return (unpacked(AXE, AXE_INTEGRITY) / "axe.min.js").read_text("utf-8")
 
 
 class _Handler(SimpleHTTPRequestHandler):

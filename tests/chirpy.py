@@ -3,19 +3,17 @@ built with Debian's Jekyll and plugins. Only what those cannot run is stubbed (`
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import os
 import re
 import shutil
 import subprocess
-import tarfile
-import tempfile
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+
+from tests.npm import unpacked
 
 THEME = "jekyll-theme-chirpy@5.3.21"
 # What the registry served when the tests were written: a changed tarball fails loudly.
@@ -23,7 +21,6 @@ INTEGRITY = (
     "sha512-69UC1k3DZFF/ji5TPaWHaV8M9nSxPE3EBGrKaQj+QULcfGACZfAz3"
     "TBhENdHWR9yEvJ8d7HTErjDauETsTmllA=="
 )
-CACHE = Path(__file__).parents[1] / ".cache" / THEME.replace("@", "-")
 # The theme's Gemfile names these gems; Debian packages them as ruby-jekyll-*.
 PLUGINS = (
     "jekyll-paginate",
@@ -38,26 +35,8 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def theme() -> Path:
-    """The unpacked theme package, fetched once with `npm pack` and kept in .cache/."""
-    if (CACHE / "_config.yml").is_file():
-        return CACHE
-    npm = shutil.which("npm")
-    if npm is None:
-        pytest.fail("npm is not installed: run `apt-get install npm` (tests/run does)")
-    CACHE.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=CACHE.parent) as tmp:
-        done = subprocess.run(
-            [npm, "pack", THEME, "--json", "--pack-destination", tmp],
-            capture_output=True, text=True, timeout=300, check=False,
-        )  # fmt: skip
-        assert done.returncode == 0, f"npm pack {THEME} failed: {done.stderr}"
-        tarball = Path(tmp) / json.loads(done.stdout)[0]["filename"]
-        digest = base64.b64encode(hashlib.sha512(tarball.read_bytes()).digest()).decode()
-        assert f"sha512-{digest}" == INTEGRITY, f"{THEME} from npm is not the tarball pinned"
-        with tarfile.open(tarball) as archive:
-            archive.extractall(tmp, filter="data")
-        os.replace(Path(tmp) / "package", CACHE)  # atomic: a half-unpacked theme is never used
-    return CACHE
+    """The unpacked theme package (a complete Chirpy site)."""
+    return unpacked(THEME, INTEGRITY)
 
 
 def _replace_once(path: Path, old: str, new: str) -> None:
