@@ -28,4 +28,4 @@ fi
 
 .venv/bin/papers-digest run --out site "${args[@]}"
 .venv/bin/papers-digest feed --out site
-echo "done: see site/_posts/, site/digests/, site/feed.xml and site/papers.xml"
+echo "done: see site/_posts/, site/digests/, the feeds (site/feed.xml, atom.xml, feed.json) and site/index.html"
