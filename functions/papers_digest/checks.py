@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from .days import parse_day, parse_timestamp
-from .errors import InvalidDayError
+from .errors import ConfigError, InvalidDayError
 
 LANGUAGES = ("ko", "en")  # of the posts; the feeds and pages follow them
 MAX_URL_LENGTH = 2048
@@ -44,6 +44,19 @@ def tagless(text: str) -> str:
     become fullwidth look-alikes (U+FF1C, U+FF1E), so it reads the same either way and
     no tag can open. No HTML escaping, which readers would see as `&#x27;`."""
     return text.translate(_NO_TAGS)
+
+
+def bearer_token(token: str | None, source: str) -> str:
+    """A token for an Authorization header, without surrounding whitespace (empty: none).
+    One that still holds anything but visible ASCII cannot go in a header, and is refused
+    naming `source` (the setting or SSM parameter), never the value."""
+    token = (token or "").strip()
+    if not all("!" <= char <= "~" for char in token):
+        raise ConfigError(
+            f"{source} is malformed: a token is visible ASCII characters with no space, "
+            "line break or control character inside; set it again (its value is not shown)"
+        )
+    return token
 
 
 def refuse(name: str, value: Any, expected: str) -> ValueError:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Protocol
 
+from . import checks
 from .errors import ConfigError, DigestError
 from .keys import POST_PREFIX
 from .outbound import OutboundError, Reply, retry_after, send
@@ -119,9 +120,9 @@ class GitHubRepository:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        token = token.strip()
-        if not token or not all("!" <= char <= "~" for char in token):
-            raise ConfigError(f"{token_source} is empty or malformed; set it again (not shown)")
+        token = checks.bearer_token(token, token_source)
+        if not token:
+            raise ConfigError(f"{token_source} is empty; set it to a token with contents:write")
         self._settings = settings
         self._token, self._token_source = token, token_source
         self._clock, self._sleep = clock, sleep

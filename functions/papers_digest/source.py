@@ -14,7 +14,7 @@ from typing import Any
 import requests
 import urllib3
 
-from . import __version__
+from . import __version__, checks
 from .errors import ConfigError, MalformedResponseError, SourceError
 
 STILL_ARRIVING = "the response was still arriving at the deadline"
@@ -68,7 +68,7 @@ class DailyPapersClient:
         self._session = session
         self._url = base_url.rstrip("/") + "/api/daily_papers"
         self._headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
-        self._token = _checked_token(token, token_source)
+        self._token = checks.bearer_token(token, token_source)
         if self._token:
             self._headers["Authorization"] = f"Bearer {self._token}"
         self._page_size = page_size
@@ -256,18 +256,6 @@ class _Retryable(Exception):
         super().__init__(reason)
         self.reason = reason
         self.pause = pause
-
-
-def _checked_token(token: str | None, source: str) -> str:
-    """The token without surrounding whitespace; one that still holds anything but visible
-    ASCII cannot go in a header, and is refused naming `source`, never the value."""
-    token = (token or "").strip()
-    if not all("!" <= char <= "~" for char in token):
-        raise ConfigError(
-            f"{source} is malformed: a token is visible ASCII characters with no space, "
-            "line break or control character inside; set it again (its value is not shown)"
-        )
-    return token
 
 
 def _paper_ids(batch: list[Any]) -> set[str]:

@@ -11,9 +11,10 @@ from typing import Any
 
 import requests
 
+from . import checks
 from .errors import ConfigError
 from .settings import SummarySettings, summary_settings
-from .source import RETRYABLE_STATUS, USER_AGENT, _checked_token, _retry_after
+from .source import RETRYABLE_STATUS, USER_AGENT, _retry_after
 from .summarize import Completion, ModelError, Summarizer, SummaryStep
 
 log = logging.getLogger(__name__)
@@ -205,7 +206,7 @@ def build_summarizer(
         if settings.api_key_parameter:
             where = f"the SSM parameter {settings.api_key_parameter}"
             key = (read_secret or _ssm_secret)(settings.api_key_parameter)
-        key = _checked_token(key, where)
+        key = checks.bearer_token(key, where)
         if not key:
             raise ConfigError(f"{where} is empty; set the endpoint's API key there")
         return OpenAICompatible(

@@ -64,7 +64,7 @@ def test_notify_tells_each_channel_once(
     [
         ({"GITHUB_BLOG_TOKEN": "ghp_wrongtoken"}, 1, "GitHub refused the token (401: Bad"),
         ({"GITHUB_BLOG_TOKEN": ""}, 2, "GITHUB_BLOG_REPOSITORY is set but no token"),
-        ({"GITHUB_BLOG_TOKEN": "ghp_bad token"}, 2, "GITHUB_BLOG_TOKEN is empty or malformed;"),
+        ({"GITHUB_BLOG_TOKEN": "ghp_bad token"}, 2, "GITHUB_BLOG_TOKEN is malformed:"),
         ({"GITHUB_BLOG_REPOSITORY": "not a repo"}, 2, "GITHUB_BLOG_REPOSITORY='not a repo' is"),
         ({"GITHUB_BLOG_BRANCH": "a..b"}, 2, "GITHUB_BLOG_BRANCH='a..b' is not a branch"),
         ({"GITHUB_BLOG_AUTHOR": "bot"}, 2, "GITHUB_BLOG_AUTHOR='bot' is not `Name <email>`"),
