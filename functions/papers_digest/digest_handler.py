@@ -74,7 +74,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     now = datetime.now(UTC)
     day = day_from_schedule_event(event, now)
     logger.append_keys(day=day.isoformat())
-    github = github_settings(os.environ)
     store = S3Store(os.environ.get("DIGEST_BUCKET", ""))
     settings = post_settings(os.environ)
     left = context.get_remaining_time_in_millis() / 1000 - WRITE_RESERVE_SECONDS
@@ -102,7 +101,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         if result.summaries is not None:
             metrics.add_metric(name, MetricUnit.Count, result.summaries[key])
     summary = result.summary()
-    if github is not None:  # after the day is stored; a failure raises, so Lambda retries
+    # Read only now: a bad blog setting must not keep the day from being stored. A
+    # failure from here raises, so Lambda retries and the alarm fires.
+    github = github_settings(os.environ)
+    if github is not None:
         from .github import publish_posts
 
         committed = publish_posts(store, _repository(github), result.day, github.catch_up_days)

@@ -185,7 +185,7 @@ def notify_day(
         except NotifyError as exc:
             log.warning("notification failed: %s", exc)
             failed.append(str(exc))
-            _claim(store, key, channel.name, None)
+            _release(store, key, channel.name, top)
             continue
         sent.append(channel.label)
     if failed:
@@ -193,21 +193,33 @@ def notify_day(
     return NotifyResult(tuple(sent), tuple(already))
 
 
-def _claim(store: Store, key: str, channel: str, top: list[str] | None) -> bool:
-    """Record `top` as sent on `channel` (None: give the claim back); False when the
-    channel already has it."""
+def _claim(store: Store, key: str, channel: str, top: list[str]) -> bool:
+    """Record `top` as sent on `channel`; False when the channel already has it."""
 
     def decide(stored: StoredObject | None) -> Decision[bool]:
         sent = _read(stored)
-        if top is not None and sent.get(channel) == top:
+        if sent.get(channel) == top:
             return Decision(False, None)
-        if top is None:
-            sent.pop(channel, None)
-        else:
-            sent[channel] = top
-        return Decision(True, json.dumps(sent, indent=2, sort_keys=True).encode() + b"\n")
+        return Decision(True, _record({**sent, channel: top}))
 
     return update_object(store, key, JSON_TYPE, decide).value
+
+
+def _release(store: Store, key: str, channel: str, top: list[str]) -> None:
+    """Give back a claim whose send failed, unless another run has claimed the channel
+    since (its record is not ours to erase)."""
+
+    def decide(stored: StoredObject | None) -> Decision[None]:
+        sent = _read(stored)
+        if sent.get(channel) != top:
+            return Decision(None, None)
+        return Decision(None, _record({k: v for k, v in sent.items() if k != channel}))
+
+    update_object(store, key, JSON_TYPE, decide)
+
+
+def _record(sent: dict[str, Any]) -> bytes:
+    return json.dumps(sent, indent=2, sort_keys=True).encode() + b"\n"
 
 
 def _read(stored: StoredObject | None) -> dict[str, Any]:

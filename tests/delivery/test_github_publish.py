@@ -13,6 +13,7 @@ import boto3
 import pytest
 
 from papers_digest import digest_handler
+from papers_digest.errors import ConfigError
 from papers_digest.github import GitHubError, GitHubRepository, publish_posts
 from papers_digest.settings import github_settings
 from papers_digest.store import FolderStore
@@ -239,3 +240,21 @@ def test_github_out_of_reach_is_one_line(stub: GitHubStub, monkeypatch: pytest.M
     assert str(raised.value) == (
         "GitHub GET ref: cannot connect or read (URLError); the next run tries again"
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("GITHUB_BLOG_AUTHOR", "bot", "GITHUB_BLOG_AUTHOR='bot' is not `Name <email>`"),
+        ("GITHUB_BLOG_BRANCH", "a..b", "GITHUB_BLOG_BRANCH='a..b' is not a branch name"),
+    ],
+)
+def test_a_bad_blog_setting_never_keeps_the_day_from_being_stored(
+    stub: GitHubStub, s3: Any, monkeypatch: pytest.MonkeyPatch, name: str, value: str, expected: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=re.escape(expected)):
+        invoke()
+    assert stored(s3, POST).startswith(b"---\n")
+    assert stored(s3, f"digests/{SEED_DAY.isoformat()}.json").startswith(b"{")
+    assert stub.requests == []

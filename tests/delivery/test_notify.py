@@ -174,3 +174,46 @@ def test_a_missing_topic_fails_alone_and_an_unreadable_record_counts_as_nothing_
     )
     assert sorted(name.split("-")[0] for name in record) == ["discord", "json", "slack"]
     assert all(top == TOP for top in record.values())
+
+
+class _Channel:
+    """A channel whose send runs `during` first, then fails or succeeds."""
+
+    def __init__(self, fails: bool, during: Any = None) -> None:
+        self.name, self.label, self.fails, self.during = (
+            "json-test",
+            "json webhook 1",
+            fails,
+            during,
+        )
+        self.sent: list[str] = []
+
+    def send(self, text: str) -> None:
+        if self.during is not None:
+            during, self.during = self.during, None
+            during()
+        if self.fails:
+            raise NotifyError("json webhook 1: HTTP 500")
+        self.sent.append(text)
+
+
+def test_a_failed_send_gives_back_only_its_own_claim(tmp_path: Any) -> None:
+    """Run A claims the old top 3 and its send hangs; run B, an update with a new top 3,
+    claims and sends; A's send then fails. B's record must stay, or B's message would go
+    out again on the next run."""
+    from dataclasses import replace
+
+    from papers_digest.notify import notify_day
+    from papers_digest.store import FolderStore
+    from tests.digests import digest_for
+
+    store = FolderStore(tmp_path)
+    old = digest_for(REAL_DAY)
+    new = replace(old, papers=tuple(reversed(old.papers)))
+    b = _Channel(fails=False)
+    a = _Channel(fails=True, during=lambda: notify_day(store, new, "https://x.example/", [b]))
+    with pytest.raises(NotifyError):
+        notify_day(store, old, "https://x.example/", [a])
+    assert len(b.sent) == 1
+    again = notify_day(store, new, "https://x.example/", [b])
+    assert (again.sent, len(b.sent)) == ((), 1)
