@@ -16,6 +16,8 @@ from .errors import ConfigError, InvalidDayError
 
 LANGUAGES = ("ko", "en")  # of the posts; the feeds and pages follow them
 MAX_URL_LENGTH = 2048
+MAX_TEXT = 5_000  # characters in one text field
+MAX_LIST = 200  # authors or keywords of one paper
 MAX_COUNT = 10**9  # far above any paper's upvotes; a 400-digit count is not one
 
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\ufffe\uffff]")
@@ -28,9 +30,12 @@ T = TypeVar("T")
 
 def clean_text(value: str) -> str:
     """Collapse hard line breaks and runs of whitespace; drop control characters and
-    lone surrogates, which neither YAML, XML nor UTF-8 can carry."""
+    lone surrogates, which neither YAML, XML nor UTF-8 can carry; and cut what is longer
+    than any real field (an abstract is under 2,000 characters) to MAX_TEXT, so no one
+    string can swell every output and the feed readers' parsing."""
     repaired = value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-    return " ".join(_CONTROL_CHARS.sub(" ", repaired).split())
+    cleaned = " ".join(_CONTROL_CHARS.sub(" ", repaired).split())
+    return cleaned if len(cleaned) <= MAX_TEXT else cleaned[: MAX_TEXT - 1] + "…"
 
 
 # Look-alikes for the angle brackets: no parser reads them as a tag, every reader still
@@ -155,7 +160,7 @@ def title(value: Any, name: str) -> str:
 def texts(value: Any, name: str) -> tuple[str, ...]:
     """A list of text; items left empty by cleaning are left out."""
     if isinstance(value, list) and all(isinstance(item, str) for item in value):
-        return tuple(cleaned for item in value if (cleaned := clean_text(item)))
+        return tuple(cleaned for item in value if (cleaned := clean_text(item)))[:MAX_LIST]
     raise refuse(name, value, "a list of text")
 
 

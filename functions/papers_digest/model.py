@@ -246,7 +246,7 @@ def _authors(authors: Any) -> tuple[str, ...]:
         and isinstance(author.get("name"), str)
         and not author.get("hidden", False)
         and (name := clean_text(author["name"]))
-    )
+    )[: checks.MAX_LIST]
 
 
 def paper_from_api(item: Any, notes: list[str] | None = None) -> Paper:

@@ -378,3 +378,16 @@ def test_a_malformed_digest_is_refused_naming_the_field(
     with pytest.raises(ValueError, match=f"^{re.escape(message)}") as refused:
         Digest.from_json(_mutated(path, value))
     assert "\n" not in str(refused.value)
+
+
+def test_no_one_field_can_swell_every_output() -> None:
+    """A 200,000-character author or title, or a thousand authors, is cut to what no
+    real paper exceeds, so every output stays a size a feed reader can parse."""
+    item = copy.deepcopy(api_items(REAL_DAY)[0])
+    item["paper"]["title"] = "T" * 200_000
+    item["paper"]["authors"] = [{"name": "N" * 200_000, "hidden": False}] * 1_000
+    paper = paper_from_api(item)
+    assert (len(paper.title), paper.title[-1]) == (5_000, "…")
+    assert len(paper.authors) == 200
+    assert {len(name) for name in paper.authors} == {5_000}
+    assert Paper.from_json(paper.to_json()) == paper  # the cut is stable when read back
