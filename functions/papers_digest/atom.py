@@ -12,7 +12,16 @@ from typing import Any
 
 from .feed_index import language, last_build, paper_order
 from .keys import ATOM_KEY, PAPERS_ATOM_KEY
-from .markup import DESCRIPTIONS, categories, day_id, html, paper_html, ranked_list, sub
+from .markup import (
+    DESCRIPTIONS,
+    categories,
+    day_id,
+    html,
+    paper_html,
+    ranked_list,
+    sub,
+    xml_document,
+)
 from .model import Paper
 from .settings import FeedSettings
 
@@ -33,7 +42,7 @@ def render_day_atom(index: Mapping[str, Any], settings: FeedSettings) -> bytes:
         _a(item, "published", entry["published_at"])
         _a(item, "updated", entry["generated_at"])
         _a(item, "content", html(ranked_list(entry["papers"])), type="html")
-    return _document(feed)
+    return xml_document(feed)
 
 
 def render_papers_atom(index: Mapping[str, Any], settings: FeedSettings) -> bytes:
@@ -55,7 +64,7 @@ def render_papers_atom(index: Mapping[str, Any], settings: FeedSettings) -> byte
         _a(item, "content", html(paper_html(paper, data["days"], settings)), type="html")
         if paper.thumbnail:
             sub(item, f"{{{MEDIA_NS}}}thumbnail", url=paper.thumbnail)
-    return _document(feed)
+    return xml_document(feed)
 
 
 def _a(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
@@ -80,9 +89,3 @@ def _feed(
     _a(_a(feed, "author"), "name", settings.title)
     _a(feed, "generator", "hf-papers-digest")
     return feed
-
-
-def _document(feed: ET.Element) -> bytes:
-    ET.indent(feed)
-    body = ET.tostring(feed, encoding="unicode")
-    return ('<?xml version="1.0" encoding="utf-8"?>\n' + body + "\n").encode("utf-8")

@@ -51,6 +51,13 @@ def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> 
     return element
 
 
+def xml_document(root: ET.Element) -> bytes:
+    """A whole XML document (a feed), indented, in UTF-8 with its declaration."""
+    ET.indent(root)
+    body = ET.tostring(root, encoding="unicode")
+    return ('<?xml version="1.0" encoding="utf-8"?>\n' + body + "\n").encode("utf-8")
+
+
 def html(element: ET.Element) -> str:
     return ET.tostring(element, encoding="unicode", method="html")
 

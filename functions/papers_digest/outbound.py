@@ -94,7 +94,7 @@ def retry_after(headers: Mapping[str, str], default: float, now: float) -> float
     lower = {name.lower(): value for name, value in headers.items()}
     header = lower.get("retry-after", "").strip()
     try:
-        if header.isdigit():
+        if header.replace(".", "", 1).isdigit():
             return float(header)
         if header:
             return max(0.0, parsedate_to_datetime(header).timestamp() - now)

@@ -10,7 +10,17 @@ from typing import Any
 
 from .feed_index import language, last_build, paper_order
 from .keys import FEED_KEY, PAPERS_FEED_KEY
-from .markup import DESCRIPTIONS, categories, day_id, html, paper_html, plain_text, ranked_list, sub
+from .markup import (
+    DESCRIPTIONS,
+    categories,
+    day_id,
+    html,
+    paper_html,
+    plain_text,
+    ranked_list,
+    sub,
+    xml_document,
+)
 from .model import Paper
 from .settings import FeedSettings
 
@@ -36,7 +46,7 @@ def render_day_feed(index: Mapping[str, Any], settings: FeedSettings) -> bytes:
         body = html(ranked_list(entry["papers"]))
         sub(item, "description", body)
         sub(item, f"{{{CONTENT_NS}}}encoded", body)
-    return _document(rss)
+    return xml_document(rss)
 
 
 def render_papers_feed(index: Mapping[str, Any], settings: FeedSettings) -> bytes:
@@ -58,7 +68,7 @@ def render_papers_feed(index: Mapping[str, Any], settings: FeedSettings) -> byte
         sub(item, f"{{{CONTENT_NS}}}encoded", body)
         if paper.thumbnail:
             sub(item, f"{{{MEDIA_NS}}}thumbnail", url=paper.thumbnail)
-    return _document(rss)
+    return xml_document(rss)
 
 
 def _channel(
@@ -84,12 +94,6 @@ def _channel(
         type="application/rss+xml",
     )
     return rss, channel
-
-
-def _document(rss: ET.Element) -> bytes:
-    ET.indent(rss)
-    body = ET.tostring(rss, encoding="unicode")
-    return ('<?xml version="1.0" encoding="utf-8"?>\n' + body + "\n").encode("utf-8")
 
 
 def _rfc822(iso: str) -> str:

@@ -8,7 +8,6 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import date
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
@@ -16,6 +15,7 @@ import urllib3
 
 from . import __version__, checks
 from .errors import ConfigError, MalformedResponseError, SourceError
+from .outbound import retry_after
 
 STILL_ARRIVING = "the response was still arriving at the deadline"
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
@@ -190,7 +190,7 @@ class DailyPapersClient:
                 hooks={"response": note_redirect},
             ) as response:
                 if response.status_code in RETRYABLE_STATUS:
-                    pause = _retry_after(response.headers.get("Retry-After"), backoff)
+                    pause = retry_after(response.headers, backoff, time.time())
                     raise _Retryable(f"HTTP {response.status_code}", pause)
                 if response.status_code != 200:
                     head = response.raw.read1(1024, decode_content=True)
@@ -265,20 +265,6 @@ def _paper_ids(batch: list[Any]) -> set[str]:
         if isinstance(paper, dict) and isinstance(paper.get("id"), str):
             ids.add(paper["id"])
     return ids
-
-
-def _retry_after(header: str | None, default: float) -> float:
-    """Seconds to wait from a `Retry-After` header (delta-seconds or HTTP date)."""
-    if not header:
-        return default
-    try:
-        return max(0.0, float(header))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(header).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return default
 
 
 def _json_array(body: bytes, where: str, quote: Callable[[str, int], str]) -> list[Any]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -13,8 +14,9 @@ import requests
 
 from . import checks
 from .errors import ConfigError
+from .outbound import retry_after
 from .settings import SummarySettings, summary_settings
-from .source import RETRYABLE_STATUS, USER_AGENT, _retry_after
+from .source import RETRYABLE_STATUS, USER_AGENT
 from .summarize import Completion, ModelError, Summarizer, SummaryStep
 
 log = logging.getLogger(__name__)
@@ -70,7 +72,7 @@ class OpenAICompatible:
             with response:
                 status = response.status_code
                 if status in RETRYABLE_STATUS:
-                    pause = _retry_after(response.headers.get("Retry-After"), -1.0)
+                    pause = retry_after(response.headers, -1.0, time.time())
                     raise ModelError(
                         f"HTTP {status}", retryable=True, pause=pause if pause >= 0 else None
                     )
@@ -129,7 +131,7 @@ class BedrockConverse:
             code = str(exc.response.get("Error", {}).get("Code", ""))
             headers = exc.response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
             status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-            pause = _retry_after(headers.get("retry-after"), -1.0)
+            pause = retry_after(headers, -1.0, time.time())
             raise ModelError(
                 f"Bedrock {code or 'error'}",
                 retryable=code in BEDROCK_RETRYABLE or status in RETRYABLE_STATUS,
