@@ -13,7 +13,37 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+class DeadlinePassed(Exception):
+    """A call was still running at its deadline; it was abandoned."""
+
+
+def within(seconds: float, call: Callable[[], T], name: str) -> T:
+    """`call()` in a daemon thread, given up after `seconds` (DeadlinePassed): socket
+    timeouts bound each read, not the whole, so a server trickling bytes could otherwise
+    hold a run. The abandoned thread ends with its socket. The call's own exception is
+    raised here."""
+    outcome: list[tuple[T | None, BaseException | None]] = []
+
+    def run() -> None:
+        try:
+            outcome.append((call(), None))
+        except BaseException as exc:  # handed to the caller below
+            outcome.append((None, exc))
+
+    worker = threading.Thread(target=run, name=name, daemon=True)
+    worker.start()
+    worker.join(max(seconds, 0.0))
+    if not outcome:
+        raise DeadlinePassed
+    result, failure = outcome[0]
+    if failure is not None:
+        raise failure
+    return result  # type: ignore[return-value]
 
 
 class OutboundError(Exception):
@@ -57,35 +87,28 @@ def send(
     )
     if data is not None:
         request.add_header("Content-Type", "application/json")
-    outcome: list[Reply | BaseException] = []
 
-    def exchange() -> None:
+    def exchange() -> Reply:
         try:
-            try:
-                response = _OPENER.open(request, timeout=timeout)
-            except urllib.error.HTTPError as refused:  # an answer all the same
-                response = refused
-            with response:
-                body = response.read(cap + 1)
-                status, answer_headers = response.status, dict(response.headers)
-            outcome.append(Reply(int(status or 0), answer_headers, body))
-        except BaseException as exc:  # handed to the caller below
-            outcome.append(exc)
+            response = _OPENER.open(request, timeout=timeout)
+        except urllib.error.HTTPError as refused:  # an answer all the same
+            response = refused
+        with response:
+            body = response.read(cap + 1)
+            status, answer_headers = response.status, dict(response.headers)
+        return Reply(int(status or 0), answer_headers, body)
 
-    worker = threading.Thread(target=exchange, name="papers-digest-outbound", daemon=True)
-    worker.start()
-    worker.join(max(deadline - clock(), 0.0))
-    if not outcome:
-        raise OutboundError("no answer before the deadline")
-    if isinstance(outcome[0], TimeoutError):
-        raise OutboundError("timed out")
-    if isinstance(outcome[0], OSError | ValueError):  # URLError, resets, a bad URL
-        raise OutboundError(f"cannot connect or read ({type(outcome[0]).__name__})")
-    if isinstance(outcome[0], BaseException):
-        raise outcome[0]
-    if len(outcome[0].body) > cap:
+    try:
+        reply = within(deadline - clock(), exchange, "papers-digest-outbound")
+    except DeadlinePassed:
+        raise OutboundError("no answer before the deadline") from None
+    except TimeoutError:
+        raise OutboundError("timed out") from None
+    except (OSError, ValueError) as exc:  # URLError, resets, a bad URL
+        raise OutboundError(f"cannot connect or read ({type(exc).__name__})") from None
+    if len(reply.body) > cap:
         raise OutboundError(f"the answer passed {cap:,} bytes")
-    return outcome[0]
+    return reply
 
 
 def retry_after(headers: Mapping[str, str], default: float, now: float) -> float:

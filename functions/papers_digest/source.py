@@ -4,7 +4,6 @@ run that stays within its time, page and byte budgets whatever the server does."
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable
 from datetime import date
@@ -15,7 +14,7 @@ import urllib3
 
 from . import __version__, checks
 from .errors import ConfigError, MalformedResponseError, SourceError
-from .outbound import retry_after
+from .outbound import DeadlinePassed, retry_after, within
 
 STILL_ARRIVING = "the response was still arriving at the deadline"
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
@@ -146,22 +145,14 @@ class DailyPapersClient:
         the run: the exchange runs in a daemon thread that is abandoned at the deadline
         (it ends with its socket, holding at most `cap` bytes)."""
         left = max(deadline - self._clock(), 0.0)
-        outcome: list[bytes | BaseException] = []
-
-        def exchange() -> None:
-            try:
-                outcome.append(self._exchange(params, attempt, where, deadline, cap, left))
-            except BaseException as exc:  # handed to the caller below
-                outcome.append(exc)
-
-        worker = threading.Thread(target=exchange, name="papers-digest-request", daemon=True)
-        worker.start()
-        worker.join(left)
-        if not outcome:
-            raise self._out_of_time(where, STILL_ARRIVING)
-        if isinstance(outcome[0], BaseException):
-            raise outcome[0]
-        return outcome[0]
+        try:
+            return within(
+                left,
+                lambda: self._exchange(params, attempt, where, deadline, cap, left),
+                "papers-digest-request",
+            )
+        except DeadlinePassed:
+            raise self._out_of_time(where, STILL_ARRIVING) from None
 
     def _exchange(
         self,
