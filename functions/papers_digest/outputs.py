@@ -3,8 +3,10 @@ renderer. A new output format is one renderer and one row here."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 
 from .atom import render_day_atom, render_papers_atom
 from .feed_index import Index
@@ -37,7 +39,7 @@ class Output:
     key: Callable[[Index, str | None], str | None]
     render: Callable[[Index, FeedSettings, str | None], bytes]
     content_type: str
-    asset: bool = False  # a shipped file: written only when the index's assets are older
+    asset: str | None = None  # a shipped file's name: written when the index's are older
 
 
 def whole(key: str, render: Callable[[Index, FeedSettings], bytes], content_type: str) -> Output:
@@ -49,7 +51,7 @@ def static(key: str, name: str, content_type: str) -> Output:
     """A file of the site as shipped (templates/site/`name`): written by the first publish
     after a deploy changed it (the index records the version written), not every day."""
     return Output(
-        lambda _index, _day: key, lambda _i, _s, _day: asset(name), content_type, asset=True
+        lambda _index, _day: key, lambda _i, _s, _day: asset(name), content_type, asset=name
     )
 
 
@@ -77,3 +79,11 @@ OUTPUTS = (
     Output(_day_page, lambda i, s, day: render_day_page(i, s, str(day)), HTML_TYPE),
     Output(_month_page, lambda i, s, day: render_month_page(i, s, str(day)[:7]), HTML_TYPE),
 )
+
+
+@cache
+def assets_version() -> str:
+    """A digest of the shipped files the rows above name: the index records the one last
+    written, and a publish writes them again only when it changed (a deploy)."""
+    shipped = b"".join(asset(row.asset) for row in OUTPUTS if row.asset is not None)
+    return hashlib.sha256(shipped).hexdigest()[:16]

@@ -6,10 +6,8 @@ carry no inline script or style (the CSP allows only the site's own files)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -176,15 +174,6 @@ def _render(
     return page.encode("utf-8")
 
 
-ASSETS = ("style.css", "search.js")
-
-
 def asset(name: str) -> bytes:
     """A static file of the site (the stylesheet, the search script), as shipped."""
     return (TEMPLATES / name).read_bytes()
-
-
-@cache
-def assets_version() -> str:
-    """A digest of the shipped files: the index records the one last written."""
-    return hashlib.sha256(b"".join(asset(name) for name in ASSETS)).hexdigest()[:16]

@@ -30,8 +30,7 @@ from .feed_index import (
 )
 from .keys import DIGEST_PREFIX, FEED_INDEX_KEY, day_of_digest_key, digest_key
 from .model import Digest
-from .outputs import OUTPUTS
-from .page import assets_version
+from .outputs import OUTPUTS, assets_version
 from .settings import FeedSettings
 from .store import JSON_TYPE, PUBLIC_CACHE_CONTROL, Store, StoredObject
 
@@ -220,7 +219,7 @@ def _plan(
     for day in days:
         for output in OUTPUTS:
             key = output.key(index, day)
-            if key is not None and key not in rendered and (assets or not output.asset):
+            if key is not None and key not in rendered and (assets or output.asset is None):
                 rendered[key] = (output.render(index, settings, day), output.content_type)
     return _Plan(index, rendered, notes, days, assets)
 
