@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from contextlib import ExitStack
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -20,13 +21,16 @@ from typing import Any
 import pytest
 import requests
 
-from papers_digest.backfill import BackfillRun, backfill
+from papers_digest import digest_handler, lease
+from papers_digest.backfill import MAX_HOPS, BackfillRun, backfill
 from papers_digest.cli import main
+from papers_digest.errors import DigestError
 from papers_digest.ratelimit import RateGate
 from papers_digest.settings import PostSettings
 from papers_digest.source import DailyPapersClient
-from papers_digest.store import FolderStore
+from papers_digest.store import FolderStore, S3Store
 from tests.backfills import allowed_in_a_window, most_in_a_window, synthetic_days
+from tests.conftest import BUCKET, FakeLambdaContext
 from tools.replay_server import Canned, ReplayServer
 
 FIRST = date(2026, 5, 1)
@@ -264,3 +268,106 @@ def test_the_progress_bar_shows_only_on_a_terminal(
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
     assert done.stdout.startswith("backfill 2026-05-01..2026-05-03: 3 days: 3 written")
+
+
+class RunningOut(FakeLambdaContext):
+    """A Lambda context with time for `calls` questions, then 60 s (under the reserve)."""
+
+    def __init__(self, calls: int) -> None:
+        self.calls_left = calls
+
+    def get_remaining_time_in_millis(self) -> int:
+        self.calls_left -= 1
+        return 300_000 if self.calls_left >= 0 else 60_000
+
+
+class FakeLambda:
+    def __init__(self) -> None:
+        self.invoked: list[dict[str, Any]] = []
+
+    def invoke(self, **request: Any) -> dict[str, Any]:
+        self.invoked.append({**request, "Payload": json.loads(request["Payload"])})
+        return {"StatusCode": 202}
+
+
+@pytest.fixture
+def handover(
+    s3_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[ReplayServer, FakeLambda]]:
+    fake = FakeLambda()
+    monkeypatch.setattr(digest_handler, "_lambda", lambda: fake)
+    with ReplayServer(synthetic_days(FIRST, 20)) as server:
+        monkeypatch.setenv("HF_API_BASE", server.url)
+        monkeypatch.setenv("BACKFILL_RATE", str(RATE))
+        monkeypatch.setenv("FEED_FUNCTION_NAME", "papers-digest-feed")
+        yield server, fake
+
+
+def test_a_range_longer_than_one_invocation_continues_in_the_next(
+    handover: tuple[ReplayServer, FakeLambda], capsys: pytest.CaptureFixture[str]
+) -> None:
+    server, fake = handover
+    last = FIRST + timedelta(days=19)
+    event = {"from": FIRST.isoformat(), "to": last.isoformat()}
+
+    first_hop = digest_handler.lambda_handler(event, RunningOut(calls=8))
+
+    # Time ran out: the days started finished, the rest went to a new invocation.
+    done = first_hop["this_hop"]["days"]
+    assert 0 < done < 20
+    assert first_hop["continues_from"] == (FIRST + timedelta(days=done)).isoformat()
+    (self_invoke,) = fake.invoked
+    assert self_invoke["FunctionName"] == FakeLambdaContext.function_name
+    assert self_invoke["InvocationType"] == "Event"
+    handed = self_invoke["Payload"]
+    assert (handed["from"], handed["to"]) == (first_hop["continues_from"], last.isoformat())
+    assert handed["backfill"]["hop"] == 2
+    assert handed["backfill"]["origin"] == FIRST.isoformat()
+    logged = capsys.readouterr().out
+    assert logged.count('"message":"backfill day"') == done
+    assert '"message":"backfill continues in a new invocation"' in logged
+    store = S3Store(BUCKET)
+    assert lease.holding(store, last, datetime.now(UTC)) is not None  # the feeds wait
+
+    second_hop = digest_handler.lambda_handler(handed, FakeLambdaContext())
+
+    asked = Counter(r["date"] for r in server.requests)
+    assert asked == {(FIRST + timedelta(days=n)).isoformat(): 1 for n in range(20)}
+    assert (second_hop["hop"], second_hop["written"], second_hop["skipped"]) == (2, 20, 0)
+    assert second_hop["requests"] == 20
+    assert "continues_from" not in second_hop
+    assert len(list(store.list_keys("digests/"))) == 20
+    # The last invocation released the lease and asked the feed function for one publish.
+    publish = fake.invoked[1]
+    assert publish["FunctionName"] == "papers-digest-feed"
+    assert publish["InvocationType"] == "Event"
+    assert publish["Payload"] == {"publish": {"from": FIRST.isoformat(), "to": last.isoformat()}}
+    assert lease.holding(store, last, datetime.now(UTC)) is None
+    assert len(fake.invoked) == 2
+
+
+def test_an_invocation_that_can_finish_no_day_does_not_hand_over(
+    handover: tuple[ReplayServer, FakeLambda],
+) -> None:
+    server, fake = handover
+    event = {"from": FIRST.isoformat(), "to": (FIRST + timedelta(days=3)).isoformat()}
+    with pytest.raises(DigestError, match=r"invocation 1 finished no day; stopping at 2026-05-01"):
+        digest_handler.lambda_handler(event, RunningOut(calls=1))
+    assert server.requests == []
+    assert fake.invoked == []  # no endless self-invocation, and nothing to publish
+    assert lease.holding(S3Store(BUCKET), FIRST, datetime.now(UTC)) is None
+
+
+def test_the_last_allowed_invocation_stops_and_publishes_what_it_did(
+    handover: tuple[ReplayServer, FakeLambda],
+) -> None:
+    server, fake = handover
+    event = {
+        "from": FIRST.isoformat(),
+        "to": (FIRST + timedelta(days=19)).isoformat(),
+        "backfill": {"id": "b-1", "hop": MAX_HOPS, "origin": FIRST.isoformat(), "tally": {}},
+    }
+    with pytest.raises(DigestError, match=rf"invocation {MAX_HOPS} reached {MAX_HOPS}"):
+        digest_handler.lambda_handler(event, RunningOut(calls=3))
+    assert [call["FunctionName"] for call in fake.invoked] == ["papers-digest-feed"]
+    assert len(server.requests) >= 1
