@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .events import day_from_schedule_event
 from .keys import digest_key
-from .pipeline import run_day
+from .pipeline import RunResult, refresh, run_day
 from .settings import (
     GitHubSettings,
     SourceSettings,
@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 
 # Seconds of the invocation kept for writing after the summaries (their deadline is earlier).
 WRITE_RESERVE_SECONDS = 20
+# A refreshed day starts only with time left for its fetch (50 s at most), its writes and
+# the blog repository's commit (45 s at most) after it.
+REFRESH_RESERVE_SECONDS = 50 + WRITE_RESERVE_SECONDS + 45
 logger = Logger()
 metrics = Metrics()
 
@@ -84,15 +87,21 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         deadline=time.monotonic() + left,
         session=_session(),
     )
-    result = run_day(
-        day,
-        source=_client(source_settings(os.environ)),
-        store=store,
-        settings=settings,
-        now=now,
-        filters=filter_settings(os.environ),
-        summaries=summaries,
-    )
+    source, filters = source_settings(os.environ), filter_settings(os.environ)
+    client = _client(source)
+
+    def run(chosen: date) -> RunResult:
+        return run_day(
+            chosen,
+            source=client,
+            store=store,
+            settings=settings,
+            now=now,
+            filters=filters,
+            summaries=summaries,
+        )
+
+    result = run(day)
     metrics.add_metric("PapersFetched", MetricUnit.Count, result.papers_that_day)
     digest_written = digest_key(result.day) in result.keys_written
     metrics.add_metric("DigestsWritten", MetricUnit.Count, int(digest_written))
@@ -101,6 +110,17 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         if result.summaries is not None:
             metrics.add_metric(name, MetricUnit.Count, result.summaries[key])
     summary = result.summary()
+    if "date" not in event:  # a scheduled run also refreshes the days before; a chosen day not
+        refreshed = refresh(
+            result.day,
+            source.refresh_days,
+            run,
+            lambda: context.get_remaining_time_in_millis() / 1000 - REFRESH_RESERVE_SECONDS,
+        )
+        rewritten = sum(digest_key(done.day) in done.keys_written for done in refreshed.results)
+        metrics.add_metric("DaysRefreshed", MetricUnit.Count, rewritten)
+        metrics.add_metric("RefreshFailed", MetricUnit.Count, len(refreshed.failed))
+        summary["refresh"] = refreshed.summary()
     # Read only now: a bad blog setting must not keep the day from being stored. A
     # failure from here raises, so Lambda retries and the alarm fires.
     github = github_settings(os.environ)
