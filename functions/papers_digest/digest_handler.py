@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from .errors import DigestError
 from .events import BackfillRequest, backfill_request, day_from_schedule_event
 from .keys import digest_key
-from .pipeline import run_day
+from .pipeline import RunResult, refresh, run_day
 from .settings import (
     GitHubSettings,
     SourceSettings,
@@ -40,6 +40,9 @@ WRITE_RESERVE_SECONDS = 20
 BACKFILL_DAY_RESERVE_SECONDS = 50 + WRITE_RESERVE_SECONDS
 # How long past this invocation the lease holds, for the next hop to start and renew it.
 HANDOVER = timedelta(minutes=5)
+# A refreshed day starts only with time left for its fetch (50 s at most), its writes and
+# the blog repository's commit (45 s at most) after it.
+REFRESH_RESERVE_SECONDS = 50 + WRITE_RESERVE_SECONDS + 45
 logger = Logger()
 metrics = Metrics()
 
@@ -106,15 +109,21 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         deadline=time.monotonic() + left,
         session=_session(),
     )
-    result = run_day(
-        day,
-        source=_client(source_settings(os.environ)),
-        store=store,
-        settings=settings,
-        now=now,
-        filters=filter_settings(os.environ),
-        summaries=summaries,
-    )
+    source, filters = source_settings(os.environ), filter_settings(os.environ)
+    client = _client(source)
+
+    def run(chosen: date) -> RunResult:
+        return run_day(
+            chosen,
+            source=client,
+            store=store,
+            settings=settings,
+            now=now,
+            filters=filters,
+            summaries=summaries,
+        )
+
+    result = run(day)
     metrics.add_metric("PapersFetched", MetricUnit.Count, result.papers_that_day)
     digest_written = digest_key(result.day) in result.keys_written
     metrics.add_metric("DigestsWritten", MetricUnit.Count, int(digest_written))
@@ -123,6 +132,17 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         if result.summaries is not None:
             metrics.add_metric(name, MetricUnit.Count, result.summaries[key])
     summary = result.summary()
+    if "date" not in event:  # a scheduled run also refreshes the days before; a chosen day not
+        refreshed = refresh(
+            result.day,
+            source.refresh_days,
+            run,
+            lambda: context.get_remaining_time_in_millis() / 1000 - REFRESH_RESERVE_SECONDS,
+        )
+        rewritten = sum(digest_key(done.day) in done.keys_written for done in refreshed.results)
+        metrics.add_metric("DaysRefreshed", MetricUnit.Count, rewritten)
+        metrics.add_metric("RefreshFailed", MetricUnit.Count, len(refreshed.failed))
+        summary["refresh"] = refreshed.summary()
     # Read only now: a bad blog setting must not keep the day from being stored. A
     # failure from here raises, so Lambda retries and the alarm fires.
     github = github_settings(os.environ)
@@ -143,7 +163,7 @@ def _backfill(request: BackfillRequest, context: LambdaContext) -> dict[str, Any
     from contextlib import ExitStack
 
     from .backfill import MAX_HOPS, LeaseKeeper, Tally, backfill, continuation
-    from .lease import MAX_LEASE  # type: ignore[import-not-found]
+    from .lease import MAX_LEASE
     from .ratelimit import RateGate
     from .settings.backfill import backfill_settings
 

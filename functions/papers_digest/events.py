@@ -107,20 +107,27 @@ def backfill_request(event: Any, now: datetime) -> BackfillRequest | None:
 
 @dataclass(frozen=True)
 class FeedRequest:
-    """What a feed event asks for: a rebuild, one day's digest, or nothing (`ignored`:
-    the object that landed is not a digest)."""
+    """What a feed event asks for: a rebuild, one day's digest, the days `first` to
+    `last` at once (a backfill's end), or nothing (`ignored`: the object that landed is
+    not a digest)."""
 
     rebuild: bool = False
     day: date | None = None
     ignored: str | None = None
+    first: date | None = None
+    last: date | None = None
 
 
 def feed_request(event: Any, bucket: str) -> FeedRequest:
-    """`{"rebuild": true}`, or the EventBridge `Object Created` event the stack's rule
-    sends for the bucket. Another bucket's event is an error: the rule is wrong."""
+    """`{"rebuild": true}`, `{"publish": {"from": D1, "to": D2}}` (what a backfill sends
+    at its end), or the EventBridge `Object Created` event the stack's rule sends for the
+    bucket. Another bucket's event is an error: the rule is wrong."""
     _require_object(event)
     if event.get("rebuild") is True:
         return FeedRequest(rebuild=True)
+    if "publish" in event:
+        first, last = day_range(event["publish"], "publish")
+        return FeedRequest(first=first, last=last)
     if event.get("detail-type") != "Object Created":
         raise InvalidEventError(
             f'event is neither an S3 Object Created event nor {{"rebuild": true}} '
@@ -141,6 +148,19 @@ def feed_request(event: Any, bucket: str) -> FeedRequest:
         )
     day = day_of_digest_key(key)
     return FeedRequest(day=day) if day is not None else FeedRequest(ignored=key)
+
+
+def day_range(value: Any, where: str) -> tuple[date, date]:
+    """`{"from": "YYYY-MM-DD", "to": "YYYY-MM-DD"}`, in order."""
+    if not isinstance(value, Mapping) or not {"from", "to"} <= value.keys():
+        raise InvalidEventError(f'event: {where} must be {{"from": "YYYY-MM-DD", "to": ...}}')
+    try:
+        first, last = parse_day(value["from"]), parse_day(value["to"])
+    except InvalidDayError as exc:
+        raise InvalidEventError(f"event: {where}: {exc}") from None
+    if first > last:
+        raise InvalidEventError(f"event: {where}: from {first} is after to {last}")
+    return first, last
 
 
 def _require_object(event: Any) -> None:

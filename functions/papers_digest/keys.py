@@ -20,6 +20,7 @@ SCRIPT_KEY = "assets/search.js"
 DAY_PAGE_PREFIX = "daily/"
 MONTH_PAGE_PREFIX = "archive/"
 FEED_INDEX_KEY = "state/feed-index.json"
+LEASE_KEY = "state/backfill.json"
 # Every key a publish writes for readers, as patterns: what template.yaml lets the feed
 # function write and CloudFront read (tests/stack checks both).
 SITE_KEYS = (

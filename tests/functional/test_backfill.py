@@ -251,7 +251,6 @@ def test_the_progress_bar_shows_only_on_a_terminal(
                 "2026-05-01",
                 "--to",
                 "2026-05-03",
-                "--json",
                 "--out",
                 str(tmp_path),
                 "--rate",
@@ -268,6 +267,46 @@ def test_the_progress_bar_shows_only_on_a_terminal(
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
     assert done.stdout.startswith("backfill 2026-05-01..2026-05-03: 3 days: 3 written")
+
+
+def test_the_progress_bar_on_a_terminal_counts_days_and_requests(
+    sixty_days: dict[str, list[Any]], tmp_path: Path
+) -> None:
+    """stderr a terminal (a pty): tqdm's bar with the days done of the total, the counts
+    and the requests; the summary still on stdout."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    controller, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 160, 0, 0))
+    with ReplayServer(sixty_days) as server:
+        done = subprocess.run(
+            [*CLI, "backfill", "--from", "2026-05-01", "--to", "2026-05-04", "--json",
+             "--out", str(tmp_path), "--rate", str(RATE), "--api-base", server.url],
+            stdout=subprocess.PIPE,
+            stderr=terminal,
+            timeout=60,
+            check=False,
+        )  # fmt: skip
+    os.close(terminal)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:  # the terminal's other end is closed: all was read
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(controller)
+    shown = b"".join(chunks).decode("utf-8", "replace")
+    assert done.returncode == 0
+    assert "4/4" in shown
+    assert "written=4" in shown
+    assert "requests=4" in shown
+    assert json.loads(done.stdout)["written"] == 4
 
 
 class RunningOut(FakeLambdaContext):
@@ -304,7 +343,7 @@ def handover(
 
 
 def test_a_range_longer_than_one_invocation_continues_in_the_next(
-    handover: tuple[ReplayServer, FakeLambda], capsys: pytest.CaptureFixture[str]
+    handover: tuple[ReplayServer, FakeLambda], caplog: pytest.LogCaptureFixture
 ) -> None:
     server, fake = handover
     last = FIRST + timedelta(days=19)
@@ -323,9 +362,11 @@ def test_a_range_longer_than_one_invocation_continues_in_the_next(
     assert (handed["from"], handed["to"]) == (first_hop["continues_from"], last.isoformat())
     assert handed["backfill"]["hop"] == 2
     assert handed["backfill"]["origin"] == FIRST.isoformat()
-    logged = capsys.readouterr().out
-    assert logged.count('"message":"backfill day"') == done
-    assert '"message":"backfill continues in a new invocation"' in logged
+    logged = [record for record in caplog.records if record.name == "papers-digest"]
+    days_logged = [r for r in logged if r.getMessage() == "backfill day"]
+    assert len(days_logged) == done  # one structured line a day, with the run's summary
+    assert {r.__dict__["status"] for r in days_logged} == {"created"}
+    assert logged[-1].getMessage() == "backfill continues in a new invocation"
     store = S3Store(BUCKET)
     assert lease.holding(store, last, datetime.now(UTC)) is not None  # the feeds wait
 
