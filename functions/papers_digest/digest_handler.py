@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import UTC, date, datetime
-from functools import cache
+from datetime import UTC, datetime
+from functools import cache, partial
 from typing import TYPE_CHECKING, Any
 
 import requests
@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .events import day_from_schedule_event
 from .keys import digest_key
-from .pipeline import RunResult, refresh, run_day
+from .pipeline import refresh, run_day
 from .settings import (
     GitHubSettings,
     SourceSettings,
@@ -90,16 +90,15 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     source, filters = source_settings(os.environ), filter_settings(os.environ)
     client = _client(source)
 
-    def run(chosen: date) -> RunResult:
-        return run_day(
-            chosen,
-            source=client,
-            store=store,
-            settings=settings,
-            now=now,
-            filters=filters,
-            summaries=summaries,
-        )
+    run = partial(
+        run_day,
+        source=client,
+        store=store,
+        settings=settings,
+        now=now,
+        filters=filters,
+        summaries=summaries,
+    )
 
     result = run(day)
     metrics.add_metric("PapersFetched", MetricUnit.Count, result.papers_that_day)
