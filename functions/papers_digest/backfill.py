@@ -307,17 +307,17 @@ class LeaseKeeper:
         self._until: datetime | None = None
 
     def hold(self, length: timedelta | None = None) -> None:
-        from . import lease
+        from .lease import hold
 
         self._until = self._now() + (length or self._length)
-        lease.hold(self._store, self._first, self._last, self._owner, self._until)
+        hold(self._store, self._first, self._last, self._owner, self._until)
 
     def renew_if_due(self) -> None:
         if self._until is not None and self._until - self._now() < self._length / 2:
             self.hold()
 
     def release(self) -> None:
-        from . import lease
+        from .lease import release
 
-        lease.release(self._store, self._owner, self._now())
+        release(self._store, self._owner, self._now())
         self._until = None

@@ -9,7 +9,8 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
+from functools import partial
 from typing import Any, NoReturn
 
 from . import __version__
@@ -157,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _run(args: argparse.Namespace) -> dict[str, Any]:
     import requests
 
-    from .pipeline import RunResult, refresh, run_day
+    from .pipeline import refresh, run_day
     from .settings import filter_settings, post_settings, source_settings
     from .source import DailyPapersClient
     from .summarizers import summary_step
@@ -179,20 +180,21 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
         client = DailyPapersClient(session, source.api_base, token=source.token)
         step = summary_step(os.environ, lang=settings.lang, template_dir=settings.template_dir)
 
-        def run(chosen: date) -> RunResult:
-            return run_day(
-                chosen,
-                source=client,
-                store=store,
-                settings=settings,
-                now=now,
-                filters=filters,
-                summaries=step,
-            )
+        run = partial(
+            run_day,
+            source=client,
+            store=store,
+            settings=settings,
+            now=now,
+            filters=filters,
+            summaries=step,
+        )
 
         summary = run(day).summary()
         if not args.date:
-            summary["refresh"] = refresh(day, source.refresh_days, run, lambda: 1.0).summary()
+            summary["refresh"] = refresh(
+                day, source.refresh_days, partial(run, keep_fuller=True), lambda: 1.0
+            ).summary()
     return summary
 
 

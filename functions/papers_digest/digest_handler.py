@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import os
 import time
-from datetime import UTC, date, datetime, timedelta
-from functools import cache
+from datetime import UTC, datetime, timedelta
+from functools import cache, partial
 from typing import TYPE_CHECKING, Any
 
 import requests
@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from .errors import DigestError
 from .events import BackfillRequest, backfill_request, day_from_schedule_event
 from .keys import digest_key
-from .pipeline import RunResult, refresh, run_day
+from .pipeline import refresh, run_day
 from .settings import (
     GitHubSettings,
     SourceSettings,
@@ -112,16 +112,15 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     source, filters = source_settings(os.environ), filter_settings(os.environ)
     client = _client(source)
 
-    def run(chosen: date) -> RunResult:
-        return run_day(
-            chosen,
-            source=client,
-            store=store,
-            settings=settings,
-            now=now,
-            filters=filters,
-            summaries=summaries,
-        )
+    run = partial(
+        run_day,
+        source=client,
+        store=store,
+        settings=settings,
+        now=now,
+        filters=filters,
+        summaries=summaries,
+    )
 
     result = run(day)
     metrics.add_metric("PapersFetched", MetricUnit.Count, result.papers_that_day)
@@ -136,7 +135,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         refreshed = refresh(
             result.day,
             source.refresh_days,
-            run,
+            partial(run, keep_fuller=True),
             lambda: context.get_remaining_time_in_millis() / 1000 - REFRESH_RESERVE_SECONDS,
         )
         rewritten = sum(digest_key(done.day) in done.keys_written for done in refreshed.results)

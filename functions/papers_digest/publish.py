@@ -86,11 +86,7 @@ def publish_day(
 
     def decide(stored: StoredObject | None) -> Decision[_Plan]:
         current = _readable_index(store, stored)
-        if current is None:
-            rebuilt = index_from_digests(store, settings)
-            base = Merged(rebuilt.index, (REBUILT_NOTE, *rebuilt.notes))
-        else:
-            base = _heal(store, current, settings, publishing=day)
+        base = _base(store, current, settings, publishing=day)
         index = merge_digest(base.index, digest, settings)
         plan = _plan(index, base.notes, settings, (day.isoformat(),), current)
         return _decision(current, plan)
@@ -116,22 +112,17 @@ def publish_days(
         for key in store.list_keys(DIGEST_PREFIX, start_after=digest_key(first - timedelta(1)))
         if (day := day_of_digest_key(key)) and first <= day <= last
     ]
-    loaded = Merged(empty_index())
     digests: list[Digest] = []
+    skipped: list[str] = []
     for day in days:
         try:
             digests.append(load_digest(store, day))
         except CorruptObjectError as exc:
-            log.warning("skipping a digest: %s", exc)
-            loaded = Merged(loaded.index, (*loaded.notes, f"skipped {digest_key(day)}: {exc}"))
+            skipped.append(_skipping(day, exc))
 
     def decide(stored: StoredObject | None) -> Decision[_Plan]:
         current = _readable_index(store, stored)
-        if current is None:
-            rebuilt = index_from_digests(store, settings)
-            base = Merged(rebuilt.index, (REBUILT_NOTE, *rebuilt.notes))
-        else:
-            base = _heal(store, current, settings, publishing=last, loaded=days)
+        base = _base(store, current, settings, publishing=last, loaded=days)
         index = base.index
         for digest in digests:
             index = merge_digest(index, digest, settings)
@@ -141,7 +132,7 @@ def publish_days(
             if digest.day.isoformat() not in index["days"]
         }
         published = tuple(digest.day.isoformat() for digest in reversed(digests)) or (None,)
-        notes = tuple(dict.fromkeys((*loaded.notes, *base.notes)))  # a rebuild reads them too
+        notes = tuple(dict.fromkeys((*skipped, *base.notes)))  # a rebuild reads them too
         plan = _plan(index, notes, settings, published, current, outside)
         return _decision(current, plan)
 
@@ -208,6 +199,21 @@ def index_from_digests(store: Store, settings: FeedSettings) -> Merged:
     return Merged(archive, merged.notes)
 
 
+def _base(
+    store: Store,
+    current: Index | None,
+    settings: FeedSettings,
+    publishing: date,
+    loaded: Collection[date] = (),
+) -> Merged:
+    """What a publish merges into: the stored index, healed, or one rebuilt from the
+    digests when it is missing or corrupt."""
+    if current is None:
+        rebuilt = index_from_digests(store, settings)
+        return Merged(rebuilt.index, (REBUILT_NOTE, *rebuilt.notes))
+    return _heal(store, current, settings, publishing, loaded)
+
+
 def _heal(
     store: Store,
     index: Index,
@@ -250,10 +256,15 @@ def _merge_stored(
     try:
         digest = load_digest(store, day)
     except CorruptObjectError as exc:  # S3 failing is not a reason to drop a day: raise
-        log.warning("skipping a digest: %s", exc)
-        return Merged(merged.index, (*merged.notes, f"skipped {digest_key(day)}: {exc}"))
+        return Merged(merged.index, (*merged.notes, _skipping(day, exc)))
     notes = (*merged.notes, note) if note else merged.notes
     return Merged(merge_digest(merged.index, digest, settings), notes)
+
+
+def _skipping(day: date, exc: CorruptObjectError) -> str:
+    """Log that the digest of `day` is skipped, and say so in a note."""
+    log.warning("skipping a digest: %s", exc)
+    return f"skipped {digest_key(day)}: {exc}"
 
 
 def _readable_index(store: Store, stored: StoredObject | None) -> Index | None:
