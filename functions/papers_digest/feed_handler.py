@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .events import feed_request
 from .publish import PublishResult, load_digest, publish_day, rebuild
+from .rollup_feed import publish_rollups
 from .settings import FeedSettings, feed_settings, notify_settings
 from .store import S3Store
 
@@ -47,7 +48,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         result = PublishResult("ignored", notes=(f"not a digest: {request.ignored}",))
     else:
         store, settings = S3Store(bucket), feed_settings(os.environ)
-        if request.day is None:
+        if request.rollups:  # a weekly or monthly roll-up landed
+            result = publish_rollups(store, settings)
+        elif request.day is None:
             result = rebuild(store, settings)
         else:
             logger.append_keys(day=request.day.isoformat())
