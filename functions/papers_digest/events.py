@@ -52,7 +52,7 @@ def rollup_from_event(event: Any, now: datetime) -> Period | None:
             f"(keys: {sorted(map(str, event))[:8]})"
         )
     try:
-        return check_closed(Period.parse(event["rollup"], "event rollup"), now)
+        return check_closed(Period.parse(event["rollup"], "rollup"), now)
     except (ValueError, InvalidDayError) as exc:
         raise InvalidEventError(f"event: {exc}") from None
 

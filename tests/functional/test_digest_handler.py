@@ -41,8 +41,15 @@ def test_scheduled_event_writes_digest_and_post(env: Any, name: str) -> None:
     assert summary["papers_that_day"] == 30
     assert summary["keys_written"] == [POST, DIGEST]
 
+    # 07-31 ends July: the run builds its roll-up (from the one day stored), and tries the
+    # last closed week, W30, whose roll-up is missing (no digest: nothing to write).
+    month = ("_posts/2026-07-31-hf-monthly-papers-2026-07.md", "digests/monthly/2026-07.json")
+    rollups = [
+        (built["period"], built["status"], built["keys_written"]) for built in summary["rollups"]
+    ]
+    assert rollups == [("2026-07", "created", list(month)), ("2026-W30", "empty", [])]
     stored = objects(env)
-    assert set(stored) == {POST, DIGEST}
+    assert set(stored) == {POST, DIGEST, *month}
     assert stored[DIGEST]["ContentType"] == "application/json; charset=utf-8"
     assert stored[POST]["ContentType"] == "text/markdown; charset=utf-8"
     digest = json.loads(stored[DIGEST]["Body"].read())
@@ -96,6 +103,12 @@ def test_changed_upvotes_rewrite_the_day(
 
 def test_an_empty_day_writes_nothing(env: Any) -> None:
     summary = invoke({"scheduled_time": "2026-08-02T00:15:00Z"})
+    # No period closes on 08-01; the last closed week and month have no roll-up and no
+    # digest either: nothing to build.
+    assert [(built["period"], built["status"]) for built in summary.pop("rollups")] == [
+        ("2026-07", "empty"),
+        ("2026-W30", "empty"),
+    ]
     assert summary == {
         "day": "2026-08-01",
         "status": "empty",
