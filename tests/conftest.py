@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 from collections.abc import Iterator
@@ -46,6 +47,17 @@ def api_items(day: date) -> list[dict[str, Any]]:
     """The recorded (or reconstructed) API response for `day`."""
     (path,) = API_FIXTURES.glob(f"daily_papers_{day.isoformat()}*.json")
     items: list[dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))
+    return items
+
+
+def api_items_for(day: date) -> list[dict[str, Any]]:
+    """The recorded day's items as if listed on `day`: ids made unique to the day
+    (`2607.31001`-style: yymm of the day, then day and rank), so each day brings its own
+    papers, as real days do."""
+    items = copy.deepcopy(api_items(REAL_DAY))
+    for rank, item in enumerate(items, 1):
+        item["paper"]["id"] = f"{day:%y%m}.{day.day:02d}{rank:03d}"
+        item["paper"]["submittedOnDailyAt"] = f"{day.isoformat()}T00:00:00.000Z"
     return items
 
 

@@ -10,6 +10,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, NoReturn
 
 from . import __version__
@@ -74,7 +75,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="fetch, rank and store one day's digest and post")
     _add_output_options(run, argparse.SUPPRESS)
-    run.add_argument("--date", metavar="D", help="YYYY-MM-DD (default: the last complete UTC day)")
+    run.add_argument(
+        "--date",
+        metavar="D",
+        help="YYYY-MM-DD, run alone (default: the last complete UTC day, and the days before "
+        "it that --refresh says)",
+    )
+    run.add_argument(
+        "--refresh",
+        metavar="N",
+        help="without --date: run the N days before again, for their latest upvotes "
+        f"(default: $REFRESH_DAYS or {SourceSettings.refresh_days}; 0: none)",
+    )
     _add_store_options(run)
     run.add_argument(
         "--lang", choices=LANGUAGES, help=f"post language (default: {PostSettings.lang})"
@@ -92,6 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_output_options(feed, argparse.SUPPRESS)
     _add_store_options(feed)
     feed.add_argument("--date", metavar="D", help="publish this day's digest into the feeds")
+    feed.add_argument("--from", dest="first", metavar="D", help="publish the days from D ...")
+    feed.add_argument("--to", dest="last", metavar="D", help="... to D at once (with --from)")
     feed.add_argument(
         "--site-url",
         metavar="URL",
@@ -128,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _run(args: argparse.Namespace) -> dict[str, Any]:
     import requests
 
-    from .pipeline import run_day
+    from .pipeline import refresh, run_day
     from .settings import filter_settings, post_settings, source_settings
     from .source import DailyPapersClient
     from .summarizers import summary_step
@@ -142,27 +156,42 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
         MIN_UPVOTES=args.min_upvotes,
         TEMPLATE_DIR=args.template_dir,
     )
-    source = source_settings(os.environ, HF_API_BASE=args.api_base)
+    source = source_settings(os.environ, HF_API_BASE=args.api_base, REFRESH_DAYS=args.refresh)
+    if args.date and args.refresh:
+        raise ConfigError("--refresh goes with the scheduled day: leave out --date or --refresh")
+    store, filters = _store(args), filter_settings(os.environ)
     with requests.Session() as session:
         client = DailyPapersClient(session, source.api_base, token=source.token)
         step = summary_step(os.environ, lang=settings.lang, template_dir=settings.template_dir)
-        result = run_day(
-            day,
+
+        run = partial(
+            run_day,
             source=client,
-            store=_store(args),
+            store=store,
             settings=settings,
             now=now,
-            filters=filter_settings(os.environ),
+            filters=filters,
             summaries=step,
         )
-    return result.summary()
+
+        summary = run(day).summary()
+        if not args.date:
+            summary["refresh"] = refresh(day, source.refresh_days, run, lambda: 1.0).summary()
+    return summary
 
 
 def _feed(args: argparse.Namespace) -> dict[str, Any]:
-    from .publish import publish_day, rebuild
+    from .publish import publish_day, publish_days, rebuild
 
     settings = feed_settings(os.environ, SITE_URL=args.site_url)
     store = _store(args)
+    if args.first or args.last:
+        if not (args.first and args.last) or args.date:
+            raise ConfigError("--from and --to go together, without --date")
+        first, last = parse_day(args.first), parse_day(args.last)
+        if first > last:
+            raise InvalidDayError(f"--from {first} is after --to {last}")
+        return publish_days(store, first, last, settings).summary()
     if args.date:
         return publish_day(store, parse_day(args.date), settings).summary()
     return rebuild(store, settings).summary()
@@ -235,9 +264,13 @@ def _describe(command: str, result: dict[str, Any]) -> str:
             if made
             else ""
         )
+        refreshed = result.get("refresh") or {}
+        lines = [f"refreshed {d}: {status}" for d, status in refreshed.get("refreshed", {}).items()]
+        lines += [f"could not refresh {d}: {why}" for d, why in refreshed.get("failed", {}).items()]
+        again = "".join(f"\n  {line}" for line in lines)
         return (
             f"{result['day']}: {result['status']} ({result['papers']} of "
-            f"{result['papers_that_day']} papers listed){summaries}; wrote {keys}"
+            f"{result['papers_that_day']} papers listed){summaries}; wrote {keys}{again}"
         )
     if command == "rollup":
         keys += ", rollups.xml" if "feed" in result else ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 from datetime import UTC, date, datetime
-from functools import cache
+from functools import cache, partial
 from typing import TYPE_CHECKING, Any
 
 import requests
@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .events import day_from_schedule_event, rollup_from_event
 from .keys import digest_key
-from .pipeline import run_day
+from .pipeline import refresh, run_day
 from .rollups import build_rollup, scheduled_rollups
 from .settings import (
     GitHubSettings,
@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 
 # Seconds of the invocation kept for writing after the summaries (their deadline is earlier).
 WRITE_RESERVE_SECONDS = 20
+# A refreshed day starts only with time left for its fetch (50 s at most), its writes and
+# the blog repository's commit (45 s at most) after it.
+REFRESH_RESERVE_SECONDS = 50 + WRITE_RESERVE_SECONDS + 45
 logger = Logger()
 metrics = Metrics()
 
@@ -101,15 +104,20 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         deadline=time.monotonic() + left,
         session=_session(),
     )
-    result = run_day(
-        day,
-        source=_client(source_settings(os.environ)),
+    source, filters = source_settings(os.environ), filter_settings(os.environ)
+    client = _client(source)
+
+    run = partial(
+        run_day,
+        source=client,
         store=store,
         settings=settings,
         now=now,
-        filters=filter_settings(os.environ),
+        filters=filters,
         summaries=summaries,
     )
+
+    result = run(day)
     metrics.add_metric("PapersFetched", MetricUnit.Count, result.papers_that_day)
     digest_written = digest_key(result.day) in result.keys_written
     metrics.add_metric("DigestsWritten", MetricUnit.Count, int(digest_written))
@@ -118,7 +126,22 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         if result.summaries is not None:
             metrics.add_metric(name, MetricUnit.Count, result.summaries[key])
     summary = result.summary()
-    summary["rollups"] = _rollups(store, [result.day], settings, now)
+    days_run = [result.day]  # and the refreshed days rewritten: for the roll-ups
+    if "date" not in event:  # a scheduled run also refreshes the days before; a chosen day not
+        refreshed = refresh(
+            result.day,
+            source.refresh_days,
+            run,
+            lambda: context.get_remaining_time_in_millis() / 1000 - REFRESH_RESERVE_SECONDS,
+        )
+        rewritten = sum(digest_key(done.day) in done.keys_written for done in refreshed.results)
+        metrics.add_metric("DaysRefreshed", MetricUnit.Count, rewritten)
+        metrics.add_metric("RefreshFailed", MetricUnit.Count, len(refreshed.failed))
+        summary["refresh"] = refreshed.summary()
+        days_run += [
+            done.day for done in refreshed.results if digest_key(done.day) in done.keys_written
+        ]
+    summary["rollups"] = _rollups(store, days_run, settings, now)
     # Read only now: a bad blog setting must not keep the day from being stored. A
     # failure from here raises, so Lambda retries and the alarm fires.
     github = github_settings(os.environ)

@@ -59,22 +59,28 @@ def rollup_from_event(event: Any, now: datetime) -> Period | None:
 
 @dataclass(frozen=True)
 class FeedRequest:
-    """What a feed event asks for: a rebuild, one day's digest, the roll-ups' feed (a
-    weekly or monthly roll-up landed), or nothing (`ignored`: the object that landed is
-    neither)."""
+    """What a feed event asks for: a rebuild, one day's digest, the days `first` to
+    `last` at once (a backfill's end), the roll-ups' feed (a weekly or monthly roll-up
+    landed), or nothing (`ignored`: the object that landed is neither)."""
 
     rebuild: bool = False
     day: date | None = None
     ignored: str | None = None
     rollups: bool = False
+    first: date | None = None
+    last: date | None = None
 
 
 def feed_request(event: Any, bucket: str) -> FeedRequest:
-    """`{"rebuild": true}`, or the EventBridge `Object Created` event the stack's rule
-    sends for the bucket. Another bucket's event is an error: the rule is wrong."""
+    """`{"rebuild": true}`, `{"publish": {"from": D1, "to": D2}}` (what a backfill sends
+    at its end), or the EventBridge `Object Created` event the stack's rule sends for the
+    bucket. Another bucket's event is an error: the rule is wrong."""
     _require_object(event)
     if event.get("rebuild") is True:
         return FeedRequest(rebuild=True)
+    if "publish" in event:
+        first, last = day_range(event["publish"], "publish")
+        return FeedRequest(first=first, last=last)
     if event.get("detail-type") != "Object Created":
         raise InvalidEventError(
             f'event is neither an S3 Object Created event nor {{"rebuild": true}} '
@@ -101,6 +107,19 @@ def feed_request(event: Any, bucket: str) -> FeedRequest:
         return FeedRequest(rollups=True)
     except ValueError:  # not a roll-up's key, or no real week or month
         return FeedRequest(ignored=key)
+
+
+def day_range(value: Any, where: str) -> tuple[date, date]:
+    """`{"from": "YYYY-MM-DD", "to": "YYYY-MM-DD"}`, in order."""
+    if not isinstance(value, Mapping) or not {"from", "to"} <= value.keys():
+        raise InvalidEventError(f'event: {where} must be {{"from": "YYYY-MM-DD", "to": ...}}')
+    try:
+        first, last = parse_day(value["from"]), parse_day(value["to"])
+    except InvalidDayError as exc:
+        raise InvalidEventError(f"event: {where}: {exc}") from None
+    if first > last:
+        raise InvalidEventError(f"event: {where}: from {first} is after to {last}")
+    return first, last
 
 
 def _require_object(event: Any) -> None:

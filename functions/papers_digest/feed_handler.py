@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -11,7 +11,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .events import feed_request
-from .publish import PublishResult, load_digest, publish_day, rebuild
+from .lease import holding
+from .publish import PublishResult, load_digest, publish_day, publish_days, rebuild
 from .rollup_feed import publish_rollups
 from .settings import FeedSettings, feed_settings, notify_settings
 from .store import S3Store
@@ -48,10 +49,16 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         result = PublishResult("ignored", notes=(f"not a digest: {request.ignored}",))
     else:
         store, settings = S3Store(bucket), feed_settings(os.environ)
-        if request.rollups:  # a weekly or monthly roll-up landed
+        if request.first is not None and request.last is not None:
+            result = publish_days(store, request.first, request.last, settings)
+        elif request.rollups:  # a weekly or monthly roll-up landed
             result = publish_rollups(store, settings)
         elif request.day is None:
             result = rebuild(store, settings)
+        elif lease := holding(store, request.day, datetime.now(UTC)):
+            # A backfill publishes its days once, at its end, and notifies nobody.
+            note = f"held by backfill {lease.owner} until {lease.until.isoformat()}"
+            result = PublishResult("held", request.day, notes=(note,))
         else:
             logger.append_keys(day=request.day.isoformat())
             result = publish_day(store, request.day, settings)

@@ -40,13 +40,7 @@ def merge_digest(index: Mapping[str, Any], digest: Digest, settings: FeedSetting
     day = digest.day.isoformat()
     days = dict(index["days"])
     papers = {key: dict(value) for key, value in index["papers"].items()}
-    days[day] = {
-        **({"lang": digest.lang} if digest.lang else {}),
-        "published_at": digest.published_at.isoformat(),
-        "generated_at": digest.generated_at.isoformat(),
-        "papers_that_day": digest.papers_that_day,
-        "papers": [paper.to_json() for paper in digest.papers],
-    }
+    days[day] = day_entry(digest)
     for paper in digest.papers:
         known = papers.get(paper.arxiv_id)
         if known is None or day >= known["last_day"]:
@@ -71,6 +65,17 @@ def merge_digest(index: Mapping[str, Any], digest: Digest, settings: FeedSetting
     )
     trimmed = {**index, "days": kept_days, "papers": kept_papers}
     return {**with_archive_days(trimmed, [day]), "schema_version": INDEX_SCHEMA_VERSION}
+
+
+def day_entry(digest: Digest) -> dict[str, Any]:
+    """What the index holds of a day: its ranked papers, whole, and when it was made."""
+    return {
+        **({"lang": digest.lang} if digest.lang else {}),
+        "published_at": digest.published_at.isoformat(),
+        "generated_at": digest.generated_at.isoformat(),
+        "papers_that_day": digest.papers_that_day,
+        "papers": [paper.to_json() for paper in digest.papers],
+    }
 
 
 def paper_order(paper: Mapping[str, Any]) -> tuple[Any, ...]:

@@ -24,6 +24,7 @@ FEED_INDEX_KEY = "state/feed-index.json"
 WEEKLY_PREFIX = f"{DIGEST_PREFIX}weekly/"
 MONTHLY_PREFIX = f"{DIGEST_PREFIX}monthly/"
 ROLLUPS_FEED_KEY = "rollups.xml"
+LEASE_KEY = "state/backfill.json"
 # Every key a publish writes for readers, as patterns: what template.yaml lets the feed
 # function write and CloudFront read (tests/stack checks both).
 SITE_KEYS = (

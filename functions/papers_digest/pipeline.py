@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Literal, Protocol
 
 from .conditional import Decision, update_object
+from .days import FIRST_DAILY_PAPERS_DAY
+from .errors import DigestError
 from .filters import NO_FILTERS, Filters, apply
 from .keys import digest_key, post_key
 from .model import Digest, parse_day_response, rank
@@ -132,6 +135,48 @@ def run_day(
         parsed.notes,
         report.summary() if report else None,
     )
+
+
+@dataclass(frozen=True)
+class Refresh:
+    """What refreshing the days before a scheduled run's day did: each day's result, the
+    days that failed (with their one-line reason) and those left for lack of time."""
+
+    results: tuple[RunResult, ...] = ()
+    failed: tuple[tuple[date, str], ...] = ()
+    not_reached: tuple[date, ...] = ()
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "refreshed": {result.day.isoformat(): result.status for result in self.results},
+            "failed": {day.isoformat(): reason for day, reason in self.failed},
+            "not_reached": [day.isoformat() for day in self.not_reached],
+        }
+
+
+def refresh(
+    day: date, count: int, run: Callable[[date], RunResult], time_left: Callable[[], float]
+) -> Refresh:
+    """Run the `count` days before `day` again, newest first, while `time_left()` (seconds)
+    is positive: their upvotes kept rising after the run that published them, and a day
+    is rewritten only when its ranking or upvotes changed. A day that fails is noted and
+    left for the next run (whose window still holds it while `count` > 1)."""
+    results: list[RunResult] = []
+    failed: list[tuple[date, str]] = []
+    not_reached: list[date] = []
+    for back in range(1, count + 1):
+        earlier = day - timedelta(days=back)
+        if earlier < FIRST_DAILY_PAPERS_DAY:
+            break
+        if time_left() <= 0:
+            not_reached.append(earlier)
+            continue
+        try:
+            results.append(run(earlier))
+        except DigestError as exc:
+            log.warning("could not refresh %s: %s", earlier, exc)
+            failed.append((earlier, str(exc)))
+    return Refresh(tuple(results), tuple(failed), tuple(not_reached))
 
 
 def _decide_digest(

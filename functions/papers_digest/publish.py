@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any, Literal
 
@@ -21,6 +21,7 @@ from .conditional import MAX_ATTEMPTS, Decision, Update, update_object
 from .errors import CorruptObjectError, PreconditionFailed, StoreError
 from .feed_index import (
     Index,
+    day_entry,
     empty_index,
     index_bytes,
     is_full,
@@ -40,7 +41,7 @@ REBUILT_NOTE = "index missing or corrupt: rebuilt from the digests"
 
 @dataclass(frozen=True)
 class PublishResult:
-    status: Literal["published", "unchanged", "rebuilt", "ignored"]
+    status: Literal["published", "unchanged", "rebuilt", "ignored", "held"]
     day: date | None = None
     keys_written: tuple[str, ...] = ()
     index_attempts: int = 0
@@ -73,6 +74,8 @@ class _Plan:
     notes: tuple[str, ...]
     days: tuple[str | None, ...]
     assets: bool  # whether the shipped files are due
+    # Days published but older than the index keeps: their entries, for their own pages.
+    outside: Mapping[str, Any] = field(default_factory=dict)
 
 
 def publish_day(
@@ -83,11 +86,7 @@ def publish_day(
 
     def decide(stored: StoredObject | None) -> Decision[_Plan]:
         current = _readable_index(store, stored)
-        if current is None:
-            rebuilt = index_from_digests(store, settings)
-            base = Merged(rebuilt.index, (REBUILT_NOTE, *rebuilt.notes))
-        else:
-            base = _heal(store, current, settings, publishing=day)
+        base = _base(store, current, settings, publishing=day)
         index = merge_digest(base.index, digest, settings)
         plan = _plan(index, base.notes, settings, (day.isoformat(),), current)
         return _decision(current, plan)
@@ -95,6 +94,51 @@ def publish_day(
     update = _publish(store, settings, decide, sleep)
     status: Literal["published", "unchanged"] = "published" if update.written else "unchanged"
     return PublishResult(status, day, _written(update), update.attempts, update.value.notes)
+
+
+def publish_days(
+    store: Store,
+    first: date,
+    last: date,
+    settings: FeedSettings,
+    sleep: Callable[[float], None] = time.sleep,
+) -> PublishResult:
+    """One publish of every stored day from `first` to `last`, as a backfill ends with:
+    the index takes them all (the ones older than its window only in its months), and
+    every page of the range is written, day and month, however old. One LIST, a GET per
+    day and a PUT per page, instead of a publish per day."""
+    days = [
+        day
+        for key in store.list_keys(DIGEST_PREFIX, start_after=digest_key(first - timedelta(1)))
+        if (day := day_of_digest_key(key)) and first <= day <= last
+    ]
+    digests: list[Digest] = []
+    skipped: list[str] = []
+    for day in days:
+        try:
+            digests.append(load_digest(store, day))
+        except CorruptObjectError as exc:
+            skipped.append(_skipping(day, exc))
+
+    def decide(stored: StoredObject | None) -> Decision[_Plan]:
+        current = _readable_index(store, stored)
+        base = _base(store, current, settings, publishing=last, loaded=days)
+        index = base.index
+        for digest in digests:
+            index = merge_digest(index, digest, settings)
+        outside = {
+            digest.day.isoformat(): day_entry(digest)
+            for digest in digests
+            if digest.day.isoformat() not in index["days"]
+        }
+        published = tuple(digest.day.isoformat() for digest in reversed(digests)) or (None,)
+        notes = tuple(dict.fromkeys((*skipped, *base.notes)))  # a rebuild reads them too
+        plan = _plan(index, notes, settings, published, current, outside)
+        return _decision(current, plan)
+
+    update = _publish(store, settings, decide, sleep)
+    status: Literal["published", "unchanged"] = "published" if update.written else "unchanged"
+    return PublishResult(status, None, _written(update), update.attempts, update.value.notes)
 
 
 def rebuild(
@@ -155,11 +199,33 @@ def index_from_digests(store: Store, settings: FeedSettings) -> Merged:
     return Merged(archive, merged.notes)
 
 
-def _heal(store: Store, index: Index, settings: FeedSettings, publishing: date) -> Merged:
+def _base(
+    store: Store,
+    current: Index | None,
+    settings: FeedSettings,
+    publishing: date,
+    loaded: Collection[date] = (),
+) -> Merged:
+    """What a publish merges into: the stored index, healed, or one rebuilt from the
+    digests when it is missing or corrupt."""
+    if current is None:
+        rebuilt = index_from_digests(store, settings)
+        return Merged(rebuilt.index, (REBUILT_NOTE, *rebuilt.notes))
+    return _heal(store, current, settings, publishing, loaded)
+
+
+def _heal(
+    store: Store,
+    index: Index,
+    settings: FeedSettings,
+    publishing: date,
+    loaded: Collection[date] = (),
+) -> Merged:
     """Merge the days of the feed window that have a digest but are not in the index:
     a day whose own publish failed for good comes back with the next publish. One LIST
     from the window's start (the oldest day the index keeps once full, or twice
-    `max_days` calendar days back), and a GET only for a day that is missing."""
+    `max_days` calendar days back), and a GET only for a day that is missing (and not
+    among the days being published, `publishing` and `loaded`)."""
     held = sorted(index["days"])
     if is_full(index, settings):
         start = date.fromisoformat(held[0])
@@ -170,7 +236,10 @@ def _heal(store: Store, index: Index, settings: FeedSettings, publishing: date) 
     missing = [
         day
         for key in store.list_keys(DIGEST_PREFIX, start_after=digest_key(start))
-        if (day := day_of_digest_key(key)) and day != publishing and str(day) not in held
+        if (day := day_of_digest_key(key))
+        and day != publishing
+        and day not in loaded
+        and str(day) not in held
     ]
     merged = Merged(index)
     for day in missing:
@@ -187,10 +256,15 @@ def _merge_stored(
     try:
         digest = load_digest(store, day)
     except CorruptObjectError as exc:  # S3 failing is not a reason to drop a day: raise
-        log.warning("skipping a digest: %s", exc)
-        return Merged(merged.index, (*merged.notes, f"skipped {digest_key(day)}: {exc}"))
+        return Merged(merged.index, (*merged.notes, _skipping(day, exc)))
     notes = (*merged.notes, note) if note else merged.notes
     return Merged(merge_digest(merged.index, digest, settings), notes)
+
+
+def _skipping(day: date, exc: CorruptObjectError) -> str:
+    """Log that the digest of `day` is skipped, and say so in a note."""
+    log.warning("skipping a digest: %s", exc)
+    return f"skipped {digest_key(day)}: {exc}"
 
 
 def _readable_index(store: Store, stored: StoredObject | None) -> Index | None:
@@ -209,10 +283,12 @@ def _plan(
     settings: FeedSettings,
     days: tuple[str | None, ...],
     current: Index | None,
+    outside: Mapping[str, Any] | None = None,
 ) -> _Plan:
     """Render every output for `days` before the index is written: an index the
     renderers cannot take never lands. The shipped files go out when the stored index
-    (`current`) does not record this version of them."""
+    (`current`) does not record this version of them. A day `outside` the index gets
+    the outputs that need the day in the index (its page) from a copy that holds it."""
     assets = current is None or current.get("assets") != assets_version()
     index = {**index, "assets": assets_version()}
     rendered: dict[str, tuple[bytes, str]] = {}
@@ -221,7 +297,13 @@ def _plan(
             key = output.key(index, day)
             if key is not None and key not in rendered and (assets or output.asset is None):
                 rendered[key] = (output.render(index, settings, day), output.content_type)
-    return _Plan(index, rendered, notes, days, assets)
+    for day, entry in (outside or {}).items():
+        view = {**index, "days": {day: entry}}
+        for output in OUTPUTS:
+            key = output.key(view, day)
+            if key is not None and output.key(index, day) is None and key not in rendered:
+                rendered[key] = (output.render(view, settings, day), output.content_type)
+    return _Plan(index, rendered, notes, days, assets, dict(outside or {}))
 
 
 def _decision(current: Index | None, plan: _Plan) -> Decision[_Plan]:
@@ -253,7 +335,8 @@ def _publish(
                 f"{store.describe(FEED_INDEX_KEY)} vanished or broke while publishing; "
                 'publish again or send {"rebuild": true}'
             )
-        plan, etag = _plan(index, plan.notes, settings, plan.days, index), newer.etag
+        plan = _plan(index, plan.notes, settings, plan.days, index, plan.outside)
+        etag = newer.etag
     raise PreconditionFailed(
         f"{store.describe(FEED_INDEX_KEY)} kept changing while publishing; another publisher "
         "is busy, the event will be retried"

@@ -121,6 +121,8 @@ ERRORS = [
      "cannot write /sys/papers-digest/_posts/2026-07-31-hf-daily-papers.md: Operation not "
      "permitted; check that /sys/papers-digest is a folder you can write"),
     (["feed", "--out", "{tmp}/a-file"], 1, "cannot read {tmp}/a-file/state/feed-index.json"),
+    (["feed", "--from", "2026-07-01"], 2, "--from and --to go together, without --date"),
+    (["feed", "--from", "2026-07-02", "--to", "2026-07-01"], 2, "--from 2026-07-02 is after"),
 ]  # fmt: skip
 
 
@@ -218,6 +220,10 @@ def test_run_and_feed_against_an_s3_endpoint(
     feed = run_cli("feed", "--date", "2026-07-31", "--bucket", BUCKET, cwd=tmp_path)
     assert feed.returncode == 0, feed.stderr
     assert feed.stdout.startswith("feeds published for 2026-07-31; wrote state/feed-index.json")
+    span = ("--from", "2026-07-01", "--to", "2026-07-31")
+    again = run_cli("feed", *span, "--bucket", BUCKET, "--json", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["status"] == "unchanged"  # the same index, pages again
 
     s3 = s3_server
     keys = {entry["Key"] for entry in s3.list_objects_v2(Bucket=BUCKET)["Contents"]}

@@ -19,6 +19,7 @@ POST = "_posts/2026-07-31-hf-daily-papers.md"
 @pytest.fixture
 def env(s3: Any, replay: ReplayServer, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setenv("HF_API_BASE", replay.url)
+    monkeypatch.setenv("REFRESH_DAYS", "0")  # the days before: tests/functional/test_refresh.py
     return s3
 
 
@@ -117,6 +118,7 @@ def test_an_empty_day_writes_nothing(env: Any) -> None:
         "keys_written": [],
         "skipped": [],
         "dropped": [],
+        "refresh": {"refreshed": {}, "failed": {}, "not_reached": []},
     }
     assert objects(env) == {}
 

@@ -59,6 +59,7 @@ class SourceSettings:
     api_base: str = "https://huggingface.co"
     token: str | None = None  # HF_TOKEN
     token_parameter: str | None = None  # HF_TOKEN_PARAMETER: an SSM SecureString (Lambda)
+    refresh_days: int = 2  # REFRESH_DAYS: the days before its day a scheduled run re-fetches
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,7 @@ def source_settings(env: Mapping[str, str], **overrides: object) -> SourceSettin
         api_base=values.url("HF_API_BASE", SourceSettings.api_base),
         token=values.get("HF_TOKEN"),
         token_parameter=values.get("HF_TOKEN_PARAMETER"),
+        refresh_days=values.integer("REFRESH_DAYS", SourceSettings.refresh_days, 0, 7),
     )
 
 
