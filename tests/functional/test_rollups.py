@@ -260,11 +260,6 @@ def test_the_rollup_event_builds_that_period(july_bucket: Any, period: str) -> N
     assert S3Store(BUCKET).get(Period.parse(period).key) is not None
 
 
-def test_the_rollup_event_kept_for_sam_local_invoke_is_a_week(july_bucket: Any) -> None:
-    shipped = json.loads((Path(__file__).parents[2] / "infra/events/rollup-week.json").read_text())
-    assert invoke_digest(shipped)["period"] == "2026-W31"
-
-
 @pytest.mark.parametrize(
     ("payload", "message"),
     [
