@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import date
@@ -73,6 +73,24 @@ def object_created(key: str, bucket: str = BUCKET) -> dict[str, Any]:
     created["detail"]["bucket"]["name"] = bucket
     created["detail"]["object"]["key"] = key
     return created
+
+
+@pytest.fixture
+def days_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., ReplayServer]]:
+    """Start a replay server listing `days` (`api_items_for` each), the API of the
+    handlers and the CLI (HF_API_BASE), with SITE_URL set for the feeds."""
+    servers: list[ReplayServer] = []
+
+    def start(days: list[date]) -> ReplayServer:
+        server = ReplayServer({day.isoformat(): api_items_for(day) for day in days})
+        servers.append(server.__enter__())
+        monkeypatch.setenv("HF_API_BASE", server.url)
+        monkeypatch.setenv("SITE_URL", "https://papers.example.com")
+        return server
+
+    yield start
+    for server in servers:
+        server.__exit__(None, None, None)
 
 
 @pytest.fixture

@@ -176,7 +176,9 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
 
         summary = run(day).summary()
         if not args.date:
-            summary["refresh"] = refresh(day, source.refresh_days, run, lambda: 1.0).summary()
+            summary["refresh"] = refresh(
+                day, source.refresh_days, partial(run, keep_fuller=True), lambda: 1.0
+            ).summary()
     return summary
 
 

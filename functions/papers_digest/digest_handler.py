@@ -131,7 +131,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         refreshed = refresh(
             result.day,
             source.refresh_days,
-            run,
+            partial(run, keep_fuller=True),
             lambda: context.get_remaining_time_in_millis() / 1000 - REFRESH_RESERVE_SECONDS,
         )
         rewritten = sum(digest_key(done.day) in done.keys_written for done in refreshed.results)

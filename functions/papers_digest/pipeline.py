@@ -25,7 +25,8 @@ log = logging.getLogger(__name__)
 RACE_WINDOW = timedelta(minutes=15)
 
 # `superseded`: a run of the same day that fetched later has already stored its digest.
-Status = Literal["created", "updated", "unchanged", "superseded", "empty"]
+# `kept`: a refresh listed far fewer papers than the stored day; the stored day stays.
+Status = Literal["created", "updated", "unchanged", "superseded", "empty", "kept"]
 
 
 class PaperSource(Protocol):
@@ -66,13 +67,17 @@ def run_day(
     now: datetime,
     filters: Filters = NO_FILTERS,
     summaries: SummaryStep | None = None,
+    keep_fuller: bool = False,
 ) -> RunResult:
     """Publish `day`. Everything is fetched, rendered and encoded before anything is
     written, so a failed or malformed fetch leaves the stored day as it was. The post
     goes first and the digest last: the digest's arrival is what starts the feed
     publisher, and a run cut short between the two is repaired by the next one. A digest
     is never replaced by one generated earlier (`generated_at`), so when two runs of a
-    day overlap the digest and the feeds keep the newer data."""
+    day overlap the digest and the feeds keep the newer data. With `keep_fuller` (the
+    refresh of a day already published, which nobody watches), an answer that lists
+    fewer than half the papers the stored day had is taken for a degraded one: the
+    stored day stays, with a warning."""
     parsed = parse_day_response(source.fetch_day(day), day)
     for reason in parsed.skipped:
         log.warning("skipped an item: %s", reason)
@@ -88,8 +93,18 @@ def run_day(
         )
 
     report = None
+    stored = store.get(digest_key(day)) if summaries is not None or keep_fuller else None
+    if keep_fuller and stored is not None and _fuller(stored.body, len(parsed.papers)):
+        log.warning(
+            "%s: the source lists %d papers, fewer than half of the stored day's; "
+            "kept the stored day",
+            day,
+            len(parsed.papers),
+        )
+        return RunResult(
+            day, "kept", len(parsed.papers), 0, skipped=parsed.skipped, dropped=parsed.notes
+        )
     if summaries is not None:  # cached ones come from the day's stored digest
-        stored = store.get(digest_key(day))
         ranked, report = summaries.add(ranked, stored.body if stored else None)
     digest = Digest(
         day=day,
@@ -189,6 +204,16 @@ def _decide_digest(
     if _generated_after(stored.body, fresh["generated_at"]):
         return Decision("superseded", None)
     return Decision("updated", body)
+
+
+def _fuller(stored: bytes, papers_that_day: int) -> bool:
+    """Whether a stored digest lists more than twice `papers_that_day` papers (an
+    unreadable one: no, it is replaced)."""
+    try:
+        stored_count = json.loads(stored)["papers_that_day"]
+        return isinstance(stored_count, int) and stored_count > 2 * papers_that_day
+    except (ValueError, TypeError, KeyError, RecursionError):
+        return False
 
 
 def _generated_after(stored: bytes, generated_at: str) -> bool:

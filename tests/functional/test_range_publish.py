@@ -105,14 +105,11 @@ def landed(day: date) -> dict[str, Any]:
     ("lease_body", "held"),
     [
         (lease.Lease(FIRST, LAST, "b-1", NOW + timedelta(minutes=10)).to_bytes(), True),
-        # over: expired, another range, or claiming longer than a lease can last
+        # over: expired, or for other days (a corrupt lease: tests/reliability)
         (lease.Lease(FIRST, LAST, "b-1", NOW - timedelta(seconds=1)).to_bytes(), False),
         (lease.Lease(LAST, LAST, "b-1", NOW + timedelta(minutes=10)).to_bytes(), False),
-        (lease.Lease(FIRST, LAST, "b-1", NOW + timedelta(days=400)).to_bytes(), False),
-        (b'{"from": "2026-05-20", "to": "2026-07-18", "owner": "b-1"}', False),
-        (b"\xff\xfe not json", False),
     ],
-    ids=["held", "expired", "other-days", "forever", "no-until", "garbage"],
+    ids=["held", "expired", "other-days"],
 )
 def test_a_backfills_lease_holds_its_days_events(
     feed_env: Any, lease_body: bytes, held: bool

@@ -11,7 +11,7 @@ import pytest
 
 from papers_digest import digest_handler, feed_handler
 from papers_digest.keys import FEED_KEY, PAPERS_FEED_KEY, digest_key, post_key
-from tests.conftest import BUCKET, FakeLambdaContext, Ledger, api_items_for, object_created
+from tests.conftest import BUCKET, FakeLambdaContext, Ledger, object_created
 from tools.replay_server import ReplayServer
 
 DAY = date(2026, 7, 31)
@@ -20,13 +20,10 @@ SCHEDULED = {"scheduled_time": "2026-08-01T00:15:00Z"}
 
 
 @pytest.fixture
-def three_days(s3: Any, monkeypatch: pytest.MonkeyPatch) -> ReplayServer:
+def three_days(s3: Any, days_server: Any) -> ReplayServer:
     """A replay server with DAY and the two days before it, each with its own papers."""
-    server = ReplayServer({day.isoformat(): api_items_for(day) for day in [DAY, *EARLIER]})
-    with server:
-        monkeypatch.setenv("HF_API_BASE", server.url)
-        monkeypatch.setenv("SITE_URL", "https://papers.example.com")
-        yield server
+    server: ReplayServer = days_server([DAY, *EARLIER])
+    return server
 
 
 def scheduled_run() -> dict[str, Any]:

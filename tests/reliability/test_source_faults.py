@@ -13,12 +13,13 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 import requests
 
+from papers_digest import digest_handler
 from papers_digest.errors import DigestError, MalformedResponseError, SourceError
 from papers_digest.keys import digest_key
 from papers_digest.model import parse_day_response, rank
@@ -334,3 +335,26 @@ def test_a_failed_run_never_shows_the_token(
     for secret in (SECRET, SECRET[:12], SECRET[12:]):
         assert secret not in shown
     ledger.intact(before)
+
+
+@pytest.mark.fault("source", "no-op")
+def test_a_degraded_answer_for_a_refreshed_day_keeps_the_stored_day(
+    s3: Any, days_server: Callable[[list[date]], ReplayServer], ledger: Ledger
+) -> None:
+    """The refresh re-runs published days unattended: an answer listing fewer than half
+    of a stored day's papers is taken for a degraded one, not for the day."""
+    day, before_it = REAL_DAY, REAL_DAY - timedelta(days=1)
+    server = days_server([day, before_it])
+    scheduled = {"scheduled_time": "2026-08-01T00:15:00Z"}
+    digest_handler.lambda_handler(scheduled, FakeLambdaContext())
+    listed = server.days[before_it.isoformat()]
+    server.days[before_it.isoformat()] = listed[:14]  # of 30
+    before = ledger.snapshot()
+
+    result = digest_handler.lambda_handler(scheduled, FakeLambdaContext())
+
+    assert result["refresh"]["refreshed"] == {"2026-07-30": "kept", "2026-07-29": "empty"}
+    ledger.intact(before)
+    server.days[before_it.isoformat()] = listed[:15]  # half is taken for the day
+    again = digest_handler.lambda_handler(scheduled, FakeLambdaContext())
+    assert again["refresh"]["refreshed"]["2026-07-30"] == "updated"

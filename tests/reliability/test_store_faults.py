@@ -4,21 +4,23 @@ repaired by the next, and a broken feed index is rebuilt from the digests."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 import requests
 
+from papers_digest import feed_handler
 from papers_digest.errors import CorruptObjectError, StoreError
-from papers_digest.keys import FEED_INDEX_KEY, FEED_KEY, digest_key, post_key
+from papers_digest.keys import FEED_INDEX_KEY, FEED_KEY, LEASE_KEY, digest_key, post_key
+from papers_digest.lease import Lease
 from papers_digest.pipeline import run_day
 from papers_digest.publish import publish_day, rebuild
 from papers_digest.render import digest_json
 from papers_digest.settings import FeedSettings, PostSettings
 from papers_digest.source import DailyPapersClient
-from papers_digest.store import S3Store
-from tests.conftest import BUCKET, REAL_DAY, Ledger
+from papers_digest.store import JSON_TYPE, S3Store
+from tests.conftest import BUCKET, REAL_DAY, FakeLambdaContext, Ledger, object_created
 from tests.digests import days_before, digest_for, store_digest
 from tests.s3faults import counted_store, inject
 from tools.replay_server import ReplayServer
@@ -301,3 +303,35 @@ def test_a_rebuild_that_cannot_read_a_digest_fails_instead_of_dropping_the_day(
     with pytest.raises(StoreError, match=f"cannot read s3://{BUCKET}/{digest_key(REAL_DAY)}"):
         rebuild(store, FEEDS)
     ledger.intact(before)
+
+
+LEASE_DAYS = b'"from": "2026-07-31", "to": "2026-07-31", "owner": "b-1"'
+CORRUPT_LEASES = {
+    "a backfill lease claiming 400 days holds nothing": Lease(
+        REAL_DAY, REAL_DAY, "b-1", datetime.now(UTC) + timedelta(days=400)
+    ).to_bytes(),
+    "a backfill lease without its end holds nothing": b"{" + LEASE_DAYS + b"}",
+    "a backfill lease with a naive end holds nothing": (
+        b"{" + LEASE_DAYS + b', "until": "2999-01-01T00:00:00"}'
+    ),
+    "a backfill lease that is not UTF-8 holds nothing": b"\xff\xfe not json",
+    "a backfill lease nested 100,000 deep holds nothing": b"[" * 100_000,
+}
+
+
+@pytest.mark.fault("store", "recovered")
+@pytest.mark.parametrize("body", CORRUPT_LEASES.values(), ids=CORRUPT_LEASES)
+def test_a_corrupt_backfill_lease_holds_nothing(
+    s3: Any, monkeypatch: pytest.MonkeyPatch, body: bytes
+) -> None:
+    """A lease that cannot be read, or claims to last longer than a lease can, must not
+    keep the feeds from publishing: the day is published as if no backfill ran."""
+    monkeypatch.setenv("SITE_URL", "https://papers.example.com")
+    store = S3Store(BUCKET)
+    store_digest(store, digest_for(REAL_DAY))
+    store.put(LEASE_KEY, body, JSON_TYPE)
+
+    result = feed_handler.lambda_handler(object_created(digest_key(REAL_DAY)), FakeLambdaContext())
+
+    assert result["status"] == "published"
+    assert days_in_index(store) == ["2026-07-31"]
