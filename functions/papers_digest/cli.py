@@ -142,6 +142,21 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="URL",
         help=f"API base URL (default: $HF_API_BASE or {SourceSettings.api_base})",
     )
+    rollup = commands.add_parser(
+        "rollup", help="build a week's or a month's roll-up from the stored digests"
+    )
+    _add_output_options(rollup, argparse.SUPPRESS)
+    period = rollup.add_mutually_exclusive_group(required=True)
+    period.add_argument("--week", metavar="YYYY-Www", help="an ISO week, e.g. 2026-W31")
+    period.add_argument("--month", metavar="YYYY-MM", help="a calendar month, e.g. 2026-07")
+    _add_store_options(rollup)
+    rollup.add_argument(
+        "--lang", choices=LANGUAGES, help=f"post language (default: {PostSettings.lang})"
+    )
+    rollup.add_argument(
+        "--top", metavar="N", help=f"papers to list (default: {PostSettings.rollup_top_n})"
+    )
+    rollup.add_argument("--template-dir", metavar="DIR", help="override the shipped templates")
     for name, help_text in (
         ("publish-github", "commit the stored posts into the blog repository (GITHUB_BLOG_*)"),
         ("notify", "tell the channels in NOTIFY_WEBHOOKS/NOTIFY_TOPIC_ARN of a stored day"),
@@ -318,6 +333,32 @@ def _feed(args: argparse.Namespace) -> dict[str, Any]:
     return rebuild(store, settings).summary()
 
 
+def _rollup(args: argparse.Namespace) -> dict[str, Any]:
+    """Build the roll-up, then `rollups.xml` from the store's roll-ups (on a bucket the
+    feed function does the same when the roll-up lands)."""
+    from .rollup import Period, check_closed
+    from .rollup_feed import publish_rollups
+    from .rollups import build_rollup
+    from .settings import post_settings
+
+    flag, value = ("--week", args.week) if args.week is not None else ("--month", args.month)
+    try:
+        period = Period.parse(value, flag)
+    except ValueError as exc:
+        raise InvalidDayError(str(exc)) from None
+    if (period.kind == "week") != (flag == "--week"):
+        raise InvalidDayError(f"{flag} {value!r} is a {period.kind}; use --{period.kind}")
+    now = datetime.now(UTC)
+    settings = post_settings(
+        os.environ, POST_LANG=args.lang, ROLLUP_TOP_N=args.top, TEMPLATE_DIR=args.template_dir
+    )
+    store = _store(args)
+    result = build_rollup(store, check_closed(period, now), settings, now).summary()
+    if result["status"] != "empty":
+        result["feed"] = publish_rollups(store, feed_settings(os.environ)).summary()
+    return result
+
+
 def _publish_github(args: argparse.Namespace) -> dict[str, Any]:
     from .github import GitHubRepository, publish_posts
     from .settings import github_settings
@@ -380,6 +421,13 @@ def _describe(command: str, result: dict[str, Any]) -> str:
             f"{result['day']}: {result['status']} ({result['papers']} of "
             f"{result['papers_that_day']} papers listed){summaries}; wrote {keys}{again}"
         )
+    if command == "rollup":
+        keys += ", rollups.xml" if "feed" in result else ""
+        notes = "".join(f"\n  note: {note}" for note in result["notes"])
+        return (
+            f"{result['period']}: {result['status']} ({result['papers']} papers from "
+            f"{result['days_read']} days); wrote {keys}{notes}"
+        )
     if command == "publish-github":
         files = ", ".join(result["files"]) or "nothing"
         return f"{result['day']}: GitHub {result['github']} at {result['commit'][:12]}; {files}"
@@ -402,6 +450,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         commands = {
             "run": _run,
             "backfill": _backfill,
+            "rollup": _rollup,
             "publish-github": _publish_github,
             "notify": _notify,
         }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cache, partial
 from typing import TYPE_CHECKING, Any
 
@@ -15,11 +15,18 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .errors import DigestError
-from .events import BackfillRequest, backfill_request, day_from_schedule_event
+from .events import (
+    BackfillRequest,
+    backfill_request,
+    day_from_schedule_event,
+    rollup_from_event,
+)
 from .keys import digest_key
 from .pipeline import refresh, run_day
+from .rollups import build_rollup, scheduled_rollups
 from .settings import (
     GitHubSettings,
+    PostSettings,
     SourceSettings,
     filter_settings,
     github_settings,
@@ -90,6 +97,15 @@ def _repository(settings: GitHubSettings) -> GitHubRepository:
     return GitHubRepository(settings, token, token_source)
 
 
+def _rollups(store: S3Store, days: list[date], settings: PostSettings, now: datetime) -> Any:
+    """The roll-ups of the periods the run closed (rollups.scheduled_rollups): a failed
+    one is logged and counted (`RollupsFailed`), never fails the day."""
+    results = scheduled_rollups(store, days, settings, now)
+    failed = sum(result["status"] == "failed" for result in results)
+    metrics.add_metric("RollupsFailed", MetricUnit.Count, failed)
+    return results
+
+
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
@@ -97,6 +113,12 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     backfill = backfill_request(event, now)
     if backfill is not None:
         return _backfill(backfill, context)
+    if (period := rollup_from_event(event, now)) is not None:  # {"rollup": "2026-W31"}
+        rollup = build_rollup(
+            S3Store(os.environ.get("DIGEST_BUCKET", "")), period, post_settings(os.environ), now
+        )
+        logger.info("roll-up built", extra=rollup.summary())
+        return rollup.summary()
     day = day_from_schedule_event(event, now)
     logger.append_keys(day=day.isoformat())
     store = S3Store(os.environ.get("DIGEST_BUCKET", ""))
@@ -131,6 +153,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         if result.summaries is not None:
             metrics.add_metric(name, MetricUnit.Count, result.summaries[key])
     summary = result.summary()
+    days_run = [result.day]  # and the refreshed days rewritten: for the roll-ups
     if "date" not in event:  # a scheduled run also refreshes the days before; a chosen day not
         refreshed = refresh(
             result.day,
@@ -142,6 +165,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         metrics.add_metric("DaysRefreshed", MetricUnit.Count, rewritten)
         metrics.add_metric("RefreshFailed", MetricUnit.Count, len(refreshed.failed))
         summary["refresh"] = refreshed.summary()
+        days_run += [
+            done.day for done in refreshed.results if digest_key(done.day) in done.keys_written
+        ]
+    summary["rollups"] = _rollups(store, days_run, settings, now)
     # Read only now: a bad blog setting must not keep the day from being stored. A
     # failure from here raises, so Lambda retries and the alarm fires.
     github = github_settings(os.environ)

@@ -12,7 +12,8 @@ from aws_lambda_powertools.utilities.data_classes import S3EventBridgeNotificati
 
 from .days import check_publishable, last_complete_day, parse_day, parse_timestamp
 from .errors import InvalidDayError, InvalidEventError
-from .keys import day_of_digest_key
+from .keys import day_of_digest_key, period_of_rollup_key
+from .rollup import Period, check_closed
 
 if TYPE_CHECKING:  # the feed function, which reads events too, never imports the pipeline
     from .backfill import Tally
@@ -105,15 +106,32 @@ def backfill_request(event: Any, now: datetime) -> BackfillRequest | None:
                            origin=origin, tally=tally)  # fmt: skip
 
 
+def rollup_from_event(event: Any, now: datetime) -> Period | None:
+    """`{"rollup": "2026-W31"}` or `{"rollup": "2026-07"}`: that ISO week or month, once
+    it is over (UTC); None for an event that is not a roll-up's."""
+    if not isinstance(event, Mapping) or "rollup" not in event:
+        return None
+    if set(event) != {"rollup"}:
+        raise InvalidEventError(
+            f'a roll-up event is {{"rollup": "YYYY-Www"}} or {{"rollup": "YYYY-MM"}} alone '
+            f"(keys: {sorted(map(str, event))[:8]})"
+        )
+    try:
+        return check_closed(Period.parse(event["rollup"], "rollup"), now)
+    except (ValueError, InvalidDayError) as exc:
+        raise InvalidEventError(f"event: {exc}") from None
+
+
 @dataclass(frozen=True)
 class FeedRequest:
     """What a feed event asks for: a rebuild, one day's digest, the days `first` to
-    `last` at once (a backfill's end), or nothing (`ignored`: the object that landed is
-    not a digest)."""
+    `last` at once (a backfill's end), the roll-ups' feed (a weekly or monthly roll-up
+    landed), or nothing (`ignored`: the object that landed is neither)."""
 
     rebuild: bool = False
     day: date | None = None
     ignored: str | None = None
+    rollups: bool = False
     first: date | None = None
     last: date | None = None
 
@@ -147,7 +165,13 @@ def feed_request(event: Any, bucket: str) -> FeedRequest:
             f"{bucket!r}; check the EventBridge rule"
         )
     day = day_of_digest_key(key)
-    return FeedRequest(day=day) if day is not None else FeedRequest(ignored=key)
+    if day is not None:
+        return FeedRequest(day=day)
+    try:
+        Period.parse(period_of_rollup_key(key))
+        return FeedRequest(rollups=True)
+    except ValueError:  # not a roll-up's key, or no real week or month
+        return FeedRequest(ignored=key)
 
 
 def day_range(value: Any, where: str) -> tuple[date, date]:

@@ -13,6 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from .events import feed_request
 from .lease import holding
 from .publish import PublishResult, load_digest, publish_day, publish_days, rebuild
+from .rollup_feed import publish_rollups
 from .settings import FeedSettings, feed_settings, notify_settings
 from .store import S3Store
 
@@ -50,6 +51,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         store, settings = S3Store(bucket), feed_settings(os.environ)
         if request.first is not None and request.last is not None:
             result = publish_days(store, request.first, request.last, settings)
+        elif request.rollups:  # a weekly or monthly roll-up landed
+            result = publish_rollups(store, settings)
         elif request.day is None:
             result = rebuild(store, settings)
         elif lease := holding(store, request.day, datetime.now(UTC)):

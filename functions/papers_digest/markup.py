@@ -22,6 +22,10 @@ DESCRIPTIONS = {
         "en": "Each paper featured in the Hugging Face Daily Papers digests.",
         "ko": "Hugging Face Daily Papers 다이제스트에 실린 논문 하나하나.",
     },
+    "rollups": {
+        "en": "The most upvoted Hugging Face Daily Papers of each week and each month.",
+        "ko": "Hugging Face Daily Papers에서 주마다, 달마다 좋아요를 가장 많이 받은 논문.",
+    },
 }  # Characters XML 1.0 cannot carry at all.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 

@@ -20,7 +20,8 @@ from .errors import MalformedResponseError
 from .filters import NO_FILTERS, Filters
 from .settings import MODEL_ID
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the day's other papers (`unlisted`) are kept too
+READABLE_VERSIONS = (1, 2)  # a version 1 digest reads with no unlisted papers
 MAX_SUMMARY_CHARS = 800  # a machine-written summary is cut to this (2-3 sentences fit)
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
@@ -156,7 +157,10 @@ class Paper:
 
 @dataclass(frozen=True)
 class Digest:
-    """One day's ranked papers: the contract between the digest and the feed function."""
+    """One day's ranked papers: the contract between the digest and the feed function.
+    `papers` is the ranked list the post and the feeds show (top N, minimum upvotes);
+    `unlisted` the rest of the day's papers (after the filters), ranked after them, so
+    the weekly and monthly roll-ups can rank every paper of a period without a request."""
 
     day: date
     papers: tuple[Paper, ...]
@@ -166,6 +170,7 @@ class Digest:
     lang: str | None = None  # the post's language; digests written before it have none
     filters: Filters = NO_FILTERS  # recorded when active; older digests have none
     filtered_out: int = 0  # papers of the day the filters left out
+    unlisted: tuple[Paper, ...] = ()  # version 1 digests have none
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -183,6 +188,10 @@ class Digest:
             "papers": [
                 {"rank": rank, **paper.to_json()} for rank, paper in enumerate(self.papers, 1)
             ],
+            "unlisted": [
+                {"rank": rank, **paper.to_json()}
+                for rank, paper in enumerate(self.unlisted, len(self.papers) + 1)
+            ],
         }
 
     @classmethod
@@ -192,17 +201,31 @@ class Digest:
         if not isinstance(data, Mapping):
             raise checks.refuse("digest", data, "an object")
         version = data.get("schema_version")
-        if version != SCHEMA_VERSION:
+        if version not in READABLE_VERSIONS or isinstance(version, bool):
             raise ValueError(
-                f"digest schema_version {version!r:.20} is not {SCHEMA_VERSION}; "
+                f"digest schema_version {version!r:.20} is not one of "
+                f"{', '.join(map(str, READABLE_VERSIONS))}; "
                 "regenerate it with this version of papers-digest"
             )
         items = data.get("papers")
         if not isinstance(items, list):
             raise checks.refuse("papers", items, "a list")
+        rest = data.get("unlisted") if version >= 2 else []
+        if not isinstance(rest, list):
+            raise checks.refuse("unlisted", rest, "a list")
+        papers = tuple(_ranked(item, rank) for rank, item in enumerate(items, 1))
+        unlisted = tuple(
+            _ranked(item, rank, "unlisted", len(items))
+            for rank, item in enumerate(rest, len(items) + 1)
+        )
+        ids = [paper.arxiv_id for paper in (*papers, *unlisted)]
+        if len(set(ids)) != len(ids):
+            repeated = next(arxiv_id for arxiv_id in ids if ids.count(arxiv_id) > 1)
+            raise ValueError(f"papers and unlisted list {repeated} twice; a day lists a paper once")
         return cls(
             day=checks.day(data.get("day"), "day"),
-            papers=tuple(_ranked(item, rank) for rank, item in enumerate(items, 1)),
+            papers=papers,
+            unlisted=unlisted,
             papers_that_day=checks.count(data.get("papers_that_day"), "papers_that_day"),
             published_at=checks.aware_datetime(data.get("published_at"), "published_at"),
             generated_at=checks.aware_datetime(data.get("generated_at"), "generated_at"),
@@ -212,8 +235,9 @@ class Digest:
         )
 
 
-def _ranked(item: Any, rank: int) -> Paper:
-    where = f"papers[{rank - 1}]"
+def _ranked(item: Any, rank: int, name: str = "papers", before: int = 0) -> Paper:
+    """A stored paper at position `rank` of the day (`before` papers precede its list)."""
+    where = f"{name}[{rank - before - 1}]"
     paper = Paper.from_json(item, where)
     if checks.count(item.get("rank"), f"{where}.rank") != rank:
         raise checks.refuse(f"{where}.rank", item["rank"], f"its position {rank}")

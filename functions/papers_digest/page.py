@@ -21,6 +21,7 @@ from .keys import (
     PAPERS_ATOM_KEY,
     PAPERS_FEED_KEY,
     PAPERS_JSON_FEED_KEY,
+    ROLLUPS_FEED_KEY,
     SCRIPT_KEY,
     SEARCH_KEY,
     STYLE_KEY,
@@ -70,6 +71,7 @@ FEEDS = (
     (PAPERS_FEED_KEY, "application/rss+xml", ": papers"),
     (PAPERS_ATOM_KEY, "application/atom+xml", ": papers"),
     (PAPERS_JSON_FEED_KEY, "application/feed+json", ": papers"),
+    (ROLLUPS_FEED_KEY, "application/rss+xml", ": weekly and monthly"),
 )
 
 

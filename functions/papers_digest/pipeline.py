@@ -85,6 +85,8 @@ def run_day(
         log.warning("dropped a value: %s", note)
     kept, filtered_out = apply(parsed.papers, filters)
     ranked = rank(kept, settings.top_n, settings.min_upvotes)
+    listed = {paper.arxiv_id for paper in ranked}
+    unlisted = tuple(paper for paper in rank(kept, len(kept)) if paper.arxiv_id not in listed)
     if not ranked:
         return RunResult(
             day, "empty", len(parsed.papers), 0, skipped=parsed.skipped, dropped=parsed.notes
@@ -113,6 +115,7 @@ def run_day(
         lang=settings.lang,
         filters=filters,
         filtered_out=filtered_out,
+        unlisted=unlisted,
     )
     post = render_post(digest, settings).encode("utf-8")
     fresh = digest.to_json()

@@ -15,6 +15,7 @@ import jinja2
 from .checks import tagless
 from .errors import ConfigError
 from .model import Digest
+from .rollup import Rollup
 from .settings import DEFAULT_CATEGORIES, PostSettings
 
 # Characters YAML (1.1, as Jekyll's Psych reads it) does not allow raw, or reads as line
@@ -80,22 +81,58 @@ def _environment(template_dir: str | None) -> jinja2.Environment:
 def render_post(digest: Digest, settings: PostSettings) -> str:
     """The post; a template that does not parse or render is a ConfigError naming its
     file and line."""
-    name = f"{settings.lang}/post.md.j2"
+    return _render(
+        f"{settings.lang}/post.md.j2",
+        settings,
+        title=f"Hugging Face Daily Papers - {digest.day.isoformat()}",
+        day=digest.day,
+        slug=post_slug(digest.day),
+        permalink=post_permalink(settings.permalink, digest.day),
+        published_at=digest.published_at,
+        categories=settings.categories or DEFAULT_CATEGORIES[settings.lang],
+        tags=settings.tags,
+        author=settings.author,
+        papers=digest.papers,
+        papers_that_day=digest.papers_that_day,
+        filtered_out=digest.filtered_out,
+    )
+
+
+# A roll-up's categories: its own, whatever POST_CATEGORIES gives the daily posts.
+ROLLUP_CATEGORIES = {
+    ("week", "ko"): ("Weekly Papers", "주간"),
+    ("week", "en"): ("Weekly Papers", "Weekly"),
+    ("month", "ko"): ("Monthly Papers", "월간"),
+    ("month", "en"): ("Monthly Papers", "Monthly"),
+}
+
+
+def render_rollup_post(rollup: Rollup, settings: PostSettings) -> str:
+    """A weekly or monthly roll-up's post (`ko/rollup.md.j2` or `en/...`), under the same
+    rules as a day's: front matter JSON-quoted, paper text through `inert`, its own slug.
+    No explicit permalink: POST_PERMALINK's placeholders are a day's."""
+    return _render(
+        f"{rollup.lang}/rollup.md.j2",
+        settings,
+        title=rollup.period.title,
+        kind=rollup.period.kind,
+        period=rollup.period,
+        slug=rollup.period.slug,
+        published_at=rollup.published_at,
+        categories=ROLLUP_CATEGORIES[rollup.period.kind, rollup.lang],
+        tags=settings.tags,
+        author=settings.author,
+        rollup=rollup,
+        papers=rollup.papers,
+    )
+
+
+def _render(name: str, settings: PostSettings, **context: Any) -> str:
+    """Render template `name`; one that does not parse or render is a ConfigError naming
+    its file and line."""
     try:
         template = _environment(settings.template_dir).get_template(name)
-        return template.render(
-            title=f"Hugging Face Daily Papers - {digest.day.isoformat()}",
-            day=digest.day,
-            slug=post_slug(digest.day),
-            permalink=post_permalink(settings.permalink, digest.day),
-            published_at=digest.published_at,
-            categories=settings.categories or DEFAULT_CATEGORIES[settings.lang],
-            tags=settings.tags,
-            author=settings.author,
-            papers=digest.papers,
-            papers_that_day=digest.papers_that_day,
-            filtered_out=digest.filtered_out,
-        )
+        return template.render(**context)
     except jinja2.TemplateSyntaxError as exc:
         where, line, message = exc.filename or name, exc.lineno, exc.message
     except jinja2.TemplateError as exc:
@@ -107,7 +144,7 @@ def render_post(digest: Digest, settings: PostSettings) -> str:
     raise ConfigError(f"template {where}, line {line}: {message}; fix the template") from None
 
 
-def digest_json(digest: Digest) -> str:
+def digest_json(digest: Digest | Rollup) -> str:
     return json.dumps(digest.to_json(), ensure_ascii=False, indent=2) + "\n"
 
 

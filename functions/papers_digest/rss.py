@@ -9,7 +9,7 @@ from email.utils import format_datetime
 from typing import Any
 
 from .feed_index import language, last_build, paper_order
-from .keys import FEED_KEY, PAPERS_FEED_KEY
+from .keys import FEED_KEY, PAPERS_FEED_KEY, ROLLUPS_FEED_KEY
 from .markup import (
     DESCRIPTIONS,
     categories,
@@ -22,6 +22,7 @@ from .markup import (
     xml_document,
 )
 from .model import Paper
+from .rollup import Rollup
 from .settings import FeedSettings
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -68,6 +69,57 @@ def render_papers_feed(index: Mapping[str, Any], settings: FeedSettings) -> byte
         sub(item, f"{{{CONTENT_NS}}}encoded", body)
         if paper.thumbnail:
             sub(item, f"{{{MEDIA_NS}}}thumbnail", url=paper.thumbnail)
+    return xml_document(rss)
+
+
+# How a roll-up's item opens, in its language: papers, upvotes in all and on average, days.
+ROLLUP_SUMMARY = {
+    "en": "{papers} papers, {total} upvotes in all ({average} a paper), {covered} of {days} days.",
+    "ko": "논문 {papers}개, 좋아요 합계 {total} (평균 {average}), {days}일 중 {covered}일.",
+}
+
+
+def rollup_id(rollup: Rollup) -> str:
+    """A roll-up's guid: the same for every build of its period, so a rebuilt roll-up
+    updates its item in place."""
+    return f"hf-papers-digest:{rollup.period.kind}:{rollup.period.id}"
+
+
+def render_rollups_feed(rollups: list[Rollup], settings: FeedSettings) -> bytes:
+    """`rollups.xml`: one item per weekly or monthly roll-up, the newest period first. An
+    item links to the site (no setting names a roll-up's post URL); its description holds
+    the statistics and the ranked papers, each linking to Hugging Face."""
+    ordered = sorted(rollups, key=lambda r: (r.period.end, r.period.kind), reverse=True)
+    lang = ordered[0].lang if ordered else settings.language
+    rss = ET.Element("rss", {"version": "2.0"})
+    channel = sub(rss, "channel")
+    sub(channel, "title", plain_text(f"{settings.title}: weekly and monthly"))
+    sub(channel, "link", f"{settings.site_url}/")
+    sub(channel, "description", DESCRIPTIONS["rollups"][lang])
+    sub(channel, "language", lang)
+    if ordered:
+        built = max(rollup.generated_at for rollup in ordered)
+        sub(channel, "lastBuildDate", format_datetime(built))
+    sub(channel, "generator", "hf-papers-digest")
+    sub(channel, f"{{{ATOM_NS}}}link", href=f"{settings.site_url}/{ROLLUPS_FEED_KEY}",
+        rel="self", type="application/rss+xml")  # fmt: skip
+    for rollup in ordered:
+        kind = "Weekly" if rollup.period.kind == "week" else "Monthly"
+        item = sub(channel, "item")
+        sub(item, "title", plain_text(rollup.period.title))
+        sub(item, "link", f"{settings.site_url}/")
+        sub(item, "guid", rollup_id(rollup), isPermaLink="false")
+        sub(item, "pubDate", format_datetime(rollup.published_at))
+        sub(item, "category", f"{kind} Papers")
+        body = ET.Element("div")
+        sub(body, "p", ROLLUP_SUMMARY[rollup.lang].format(
+            papers=rollup.papers_in_period, total=rollup.total_upvotes,
+            average=rollup.average_upvotes, covered=len(rollup.days_covered),
+            days=len(rollup.period.days),
+        ))  # fmt: skip
+        body.append(ranked_list([entry.paper.to_json() for entry in rollup.papers]))
+        sub(item, "description", html(body))
+        sub(item, f"{{{CONTENT_NS}}}encoded", html(body))
     return xml_document(rss)
 
 

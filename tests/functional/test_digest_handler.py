@@ -42,15 +42,25 @@ def test_scheduled_event_writes_digest_and_post(env: Any, name: str) -> None:
     assert summary["papers_that_day"] == 30
     assert summary["keys_written"] == [POST, DIGEST]
 
+    # 07-31 ends July: the run builds its roll-up (from the one day stored), and tries the
+    # last closed week, W30, whose roll-up is missing (no digest: nothing to write).
+    month = ("_posts/2026-07-31-hf-monthly-papers-2026-07.md", "digests/monthly/2026-07.json")
+    rollups = [
+        (built["period"], built["status"], built["keys_written"]) for built in summary["rollups"]
+    ]
+    assert rollups == [("2026-07", "created", list(month)), ("2026-W30", "empty", [])]
     stored = objects(env)
-    assert set(stored) == {POST, DIGEST}
+    assert set(stored) == {POST, DIGEST, *month}
     assert stored[DIGEST]["ContentType"] == "application/json; charset=utf-8"
     assert stored[POST]["ContentType"] == "text/markdown; charset=utf-8"
     digest = json.loads(stored[DIGEST]["Body"].read())
-    assert digest["schema_version"] == 1
+    assert digest["schema_version"] == 2
     assert digest["day"] == "2026-07-31"
     assert [p["upvotes"] for p in digest["papers"]][:3] == [292, 283, 168]
     assert [p["rank"] for p in digest["papers"]] == list(range(1, 11))
+    # The day's other 20 papers are kept, ranked after the listed ones, for the roll-ups.
+    assert [p["rank"] for p in digest["unlisted"]] == list(range(11, 31))
+    assert [p["upvotes"] for p in digest["unlisted"]][:2] == [22, 19]
     post = stored[POST]["Body"].read().decode("utf-8")
     assert "총 **10개**의 논문이 수집되었습니다." in post
 
@@ -70,21 +80,36 @@ def test_rerun_with_the_same_data_writes_nothing(env: Any) -> None:
     assert {key: obj["ETag"] for key, obj in objects(env).items()} == before
 
 
-def test_changed_upvotes_rewrite_the_day(env: Any, replay: ReplayServer) -> None:
+@pytest.mark.parametrize(
+    ("upvotes", "written", "where"),
+    # 2607.23193 has 3 upvotes, outside the top 10: at 999 it leads the post; at 4 it
+    # stays unlisted, so the post is the same but the digest (kept for the roll-ups) not.
+    [(999, [POST, DIGEST], ("papers", 0)), (4, [DIGEST], ("unlisted", 11))],
+    ids=["listed", "unlisted"],
+)
+def test_changed_upvotes_rewrite_the_day(
+    env: Any, replay: ReplayServer, upvotes: int, written: list[str], where: tuple[str, int]
+) -> None:
     invoke(event("digest-scheduled.json"))
     refreshed = copy.deepcopy(api_items(REAL_DAY))
-    refreshed[0]["paper"]["upvotes"] = 999
+    refreshed[0]["paper"]["upvotes"] = upvotes
     replay.days[REAL_DAY.isoformat()] = refreshed
     summary = invoke(event("digest-scheduled.json"))
     assert summary["status"] == "updated"
-    assert summary["keys_written"] == [POST, DIGEST]
+    assert summary["keys_written"] == written
     digest = json.loads(objects(env)[DIGEST]["Body"].read())
-    assert digest["papers"][0]["upvotes"] == 999
-    assert digest["papers"][0]["arxiv_id"] == refreshed[0]["paper"]["id"]
+    paper = digest[where[0]][where[1]]
+    assert (paper["arxiv_id"], paper["upvotes"]) == (refreshed[0]["paper"]["id"], upvotes)
 
 
 def test_an_empty_day_writes_nothing(env: Any) -> None:
     summary = invoke({"scheduled_time": "2026-08-02T00:15:00Z"})
+    # No period closes on 08-01; the last closed week and month have no roll-up and no
+    # digest either: nothing to build.
+    assert [(built["period"], built["status"]) for built in summary.pop("rollups")] == [
+        ("2026-07", "empty"),
+        ("2026-W30", "empty"),
+    ]
     assert summary == {
         "day": "2026-08-01",
         "status": "empty",

@@ -9,7 +9,7 @@ import re
 import shutil
 import xml.etree.ElementTree as ET
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -21,12 +21,16 @@ from papers_digest.keys import post_key
 from papers_digest.model import Digest, Paper, clean_text, parse_day_response, rank
 from papers_digest.pipeline import run_day
 from papers_digest.render import render_post
+from papers_digest.rollup import Period
+from papers_digest.rollups import build_rollup
 from papers_digest.settings import PostSettings, post_settings
 from papers_digest.store import FolderStore
 from tests import hostile
 from tests.chirpy import Page, build, stub_site
 from tests.conftest import REAL_DAY, SEED_DAY, api_items
 from tests.htmlcheck import live_markup
+from tests.rollup_month import SETTINGS as ROLLUP_SETTINGS
+from tests.rollup_month import publish_month
 
 pytestmark = pytest.mark.jekyll
 
@@ -45,13 +49,14 @@ SEED = rank(parse_day_response(api_items(SEED_DAY), SEED_DAY).papers, 10)
 class Expected:
     """A post as the blog must show it."""
 
-    day: date
+    day: date  # of its date (UTC)
     path: str
     description: str  # as the reader sees it
+    heading: str | None = None  # a roll-up's title
 
     @property
     def title(self) -> str:
-        return f"Hugging Face Daily Papers - {self.day.isoformat()}"
+        return self.heading or f"Hugging Face Daily Papers - {self.day.isoformat()}"
 
 
 POSTS = [
@@ -62,6 +67,14 @@ POSTS = [
     Expected(date(2026, 7, 29), "/posts/hf-daily-papers-2026-07-29/", REAL[0].title),
     Expected(date(2026, 7, 28), "/posts/daily-papers-2026-07-28/", REAL[0].title),
 ]  # fmt: skip
+# The roll-ups of tests/rollup_month.py's July (daily top 3): the month in Korean, its
+# last week in English, dated the morning after each closes.
+MONTH, WEEK = Period.parse("2026-07"), Period.parse("2026-W31")
+ROLLUPS = [
+    Expected(date(2026, 8, 1), "/posts/hf-monthly-papers-2026-07/", REAL[0].title, MONTH.title),
+    Expected(date(2026, 8, 3), "/posts/hf-weekly-papers-2026-w31/", REAL[0].title, WEEK.title),
+]
+EVERY = POSTS + ROLLUPS
 SMART_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
 
 
@@ -144,6 +157,12 @@ def blog(tmp_path_factory: pytest.TempPathFactory) -> Blog:
     write_post(site, date(2026, 7, 29), REAL, KO)
     moved = post_settings({"POST_LANG": "en", "POST_PERMALINK": "/posts/daily-papers-{date}/"})
     write_post(site, date(2026, 7, 28), REAL[:3], moved)
+    july = FolderStore(root / "july")
+    publish_month(july)
+    for period, settings in ((MONTH, ROLLUP_SETTINGS), (WEEK, replace(ROLLUP_SETTINGS, lang="en"))):
+        built = build_rollup(july, period, settings, NOW)
+        (post,) = [key for key in built.keys_written if key.startswith("_posts/")]
+        shutil.copy(root / "july" / post, site / post)
     posts = len(list((site / "_posts").glob("*.md")))
     return Blog(root / "out", build(site, root / "out"), posts)
 
@@ -151,10 +170,10 @@ def blog(tmp_path_factory: pytest.TempPathFactory) -> Blog:
 def test_the_build_reports_no_conflict_or_warning(blog: Blog) -> None:
     assert not re.search(r"conflict|warn|shared by multiple|deprecat", blog.log, re.I), blog.log
     pages = list(blog.out.glob("posts/*/index.html"))
-    assert len(pages) == blog.posts == len(POSTS) + 3  # with the theme's 3 sample posts
+    assert len(pages) == blog.posts == len(EVERY) + 3  # with the theme's 3 sample posts
 
 
-@pytest.mark.parametrize("post", POSTS, ids=lambda post: post.path)
+@pytest.mark.parametrize("post", EVERY, ids=lambda post: post.path)
 def test_each_post_has_its_own_page_with_plain_title_and_description(
     blog: Blog, post: Expected
 ) -> None:
@@ -175,7 +194,7 @@ def test_each_post_has_its_own_page_with_plain_title_and_description(
 def test_the_home_page_lists_each_post_once_by_title(blog: Blog) -> None:
     home = Page((blog.out / "index.html").read_text(encoding="utf-8"))
     cards = Counter(home.headings)
-    for post in POSTS:
+    for post in EVERY:
         assert cards[(post.path, post.title)] == 1
     listing = (blog.out / "index.html").read_text(encoding="utf-8").split('id="post-list"')[1]
     assert live_markup(listing.split('class="pagination')[0]) == []
@@ -184,17 +203,21 @@ def test_the_home_page_lists_each_post_once_by_title(blog: Blog) -> None:
 def test_the_atom_feed_lists_each_post_once(blog: Blog) -> None:
     feed = feedparser.parse((blog.out / "feed.xml").read_bytes(), sanitize_html=False)
     assert not feed.bozo, feed.bozo_exception
-    newest_first = sorted(POSTS, key=lambda post: post.day, reverse=True)
+    # Chirpy's feed holds the 5 newest posts: the two roll-ups and three days.
+    newest_first = sorted(EVERY, key=lambda post: post.day, reverse=True)[:5]
     assert [entry.title for entry in feed.entries] == [post.title for post in newest_first]
     ids = [entry.id for entry in feed.entries]
-    assert len(set(ids)) == len(POSTS)
+    assert len(set(ids)) == 5
     assert all(i.endswith(post.path) for i, post in zip(ids, newest_first, strict=True))
     assert [entry.link for entry in feed.entries] == ids
-    real = feed.entries[0]
-    assert datetime(*real.published_parsed[:6], tzinfo=UTC) == datetime(
-        2026, 7, 31, 0, 15, tzinfo=UTC
-    )
-    assert [tag.term for tag in feed.entries[1].tags] == ["Daily Papers", "일간"]
+    week, month, real, hostile_day = feed.entries[:4]
+    for entry, published in ((week, datetime(2026, 8, 3, 0, 15, tzinfo=UTC)),
+                             (month, datetime(2026, 8, 1, 0, 15, tzinfo=UTC)),
+                             (real, datetime(2026, 7, 31, 0, 15, tzinfo=UTC))):  # fmt: skip
+        assert datetime(*entry.published_parsed[:6], tzinfo=UTC) == published
+    assert [tag.term for tag in hostile_day.tags] == ["Daily Papers", "일간"]
+    assert [tag.term for tag in month.tags] == ["Monthly Papers", "월간"]
+    assert [tag.term for tag in week.tags] == ["Weekly Papers", "Weekly"]
     for entry in feed.entries:
         assert live_markup(entry.summary) == []
 
@@ -204,7 +227,7 @@ def test_the_sitemap_lists_each_post_once(blog: Blog) -> None:
     tree = ET.parse(blog.out / "sitemap.xml")
     urls = Counter(loc.text or "" for loc in tree.findall("s:url/s:loc", namespace))
     assert max(urls.values()) == 1
-    for post in POSTS:
+    for post in EVERY:
         assert sum(url.endswith(post.path) for url in urls) == 1
 
 
@@ -233,3 +256,21 @@ def test_hostile_text_shows_as_written_and_runs_nothing(blog: Blog) -> None:
         unformatted = re.split("[*`]", title)[0]  # Markdown may format (not activate) the rest
         assert plain(unformatted)[:200] in shown
     assert "[a](javascript:alert(1))" in shown
+
+
+def test_roll_ups_show_their_ranking_and_statistics(blog: Blog) -> None:
+    month = Page(blog.page("/posts/hf-monthly-papers-2026-07/")).content
+    shown = visible_text(month)
+    assert "2026-07-01 ~ 2026-07-31 한 달 동안 41개의 논문이 소개되었습니다." in shown
+    assert "좋아요 합계: 1451, 논문당 평균 35.4" in shown
+    assert "수집된 날: 31일 중 5일" in shown
+    assert "소개된 날: 2026-07-14, 2026-07-31" in shown  # the paper featured twice, once
+    assert "2026-W30: Paper 2607.21001 - 👍 13" in shown
+    assert "Kling Team: 4편" in shown
+    assert "LLM: 3편" in shown
+    assert month.count('href="https://huggingface.co/papers/') == 8 + 5  # ranking, weeks
+    week = Page(blog.page("/posts/hf-weekly-papers-2026-w31/")).content
+    assert "30 papers featured from 2026-07-27 to 2026-08-02." in visible_text(week)
+    assert "Days collected: 1 of 7" in visible_text(week)
+    assert "Top paper of each week" not in week
+    assert live_markup(month) == live_markup(week) == []

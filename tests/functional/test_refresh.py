@@ -55,7 +55,10 @@ def test_a_changed_upvote_rewrites_that_day_and_its_items_in_place(
 
     assert again["status"] == "unchanged"
     assert again["refresh"]["refreshed"] == {"2026-07-30": "updated", "2026-07-29": "unchanged"}
-    changed = {post_key(EARLIER[0]), digest_key(EARLIER[0])}
+    # That day, and the roll-up of the closed month holding it (07-31 closed July).
+    july = ("_posts/2026-07-31-hf-monthly-papers-2026-07.md", "digests/monthly/2026-07.json")
+    assert ("2026-07", "updated") in [(r["period"], r["status"]) for r in again["rollups"]]
+    changed = {post_key(EARLIER[0]), digest_key(EARLIER[0]), *july}
     ledger.intact(before, may_change=changed)
     assert {key for key, body in ledger.snapshot().items() if before[key] != body} == changed
     assert (

@@ -175,7 +175,7 @@ class Head(HTMLParser):
      ("daily/2026-08-01.html", "Papers of 2026-08-01"),
      ("archive/2026-08.html", "Days of 2026-08")],
 )  # fmt: skip
-def test_each_page_has_its_canonical_url_open_graph_card_and_the_six_feeds(
+def test_each_page_has_its_canonical_url_open_graph_card_and_the_seven_feeds(
     tmp_path: Path, key: str, title: str
 ) -> None:
     published(tmp_path, [NEW_DAY])
@@ -187,7 +187,9 @@ def test_each_page_has_its_canonical_url_open_graph_card_and_the_six_feeds(
         (link["type"], link["href"]) for link in head.links if link["rel"] == "alternate"
     ) == sorted(
         (kind, f"https://papers.example.com/{name}")
-        for name, kind in zip(FEEDS, [RSS, RSS, ATOM, ATOM, JSON_FEED, JSON_FEED], strict=True)
+        for name, kind in zip(
+            (*FEEDS, "rollups.xml"), [RSS, RSS, ATOM, ATOM, JSON_FEED, JSON_FEED, RSS], strict=True
+        )
     )
     assert head.meta["og:url"] == url
     assert head.meta["og:title"] == title

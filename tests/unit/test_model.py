@@ -24,12 +24,14 @@ from tests import hostile
 from tests.conftest import REAL_DAY, SEED_DAY, api_items
 
 REAL = api_items(REAL_DAY)
+RANKED = rank(parse_day_response(REAL, REAL_DAY).papers, 30)
 DIGEST = Digest(
     REAL_DAY,
-    rank(parse_day_response(REAL, REAL_DAY).papers, 10),
+    RANKED[:10],
     30,
     datetime(2026, 7, 31, 0, 15, tzinfo=UTC),
     datetime(2026, 8, 1, 0, 15, tzinfo=UTC),
+    unlisted=RANKED[10:],
 )
 
 
@@ -297,11 +299,21 @@ def test_no_api_string_reaches_the_digest_uncleaned(mutate: Any) -> None:
 
 def test_digest_json_round_trips_and_stored_text_is_cleaned_again() -> None:
     assert Digest.from_json(DIGEST.to_json()) == DIGEST
+    assert [item["rank"] for item in DIGEST.to_json()["unlisted"]] == list(range(11, 31))
     document = DIGEST.to_json()
     document["papers"][0]["title"] = "Stored \ud800 title\x07\n"
     document["papers"][0]["authors"] = ["A\u0085 B", " "]
     paper = Digest.from_json(document).papers[0]
     assert (paper.title, paper.authors) == ("Stored \ufffd title", ("A B",))
+
+
+def test_a_version_1_digest_reads_with_no_unlisted_papers() -> None:
+    """Digests written before the roll-ups kept only the listed papers."""
+    document = {**DIGEST.to_json(), "schema_version": 1}
+    del document["unlisted"]
+    assert Digest.from_json(document) == replace(DIGEST, unlisted=())
+    # and one that holds an `unlisted` list anyway is read as version 1 says: without it
+    assert Digest.from_json({**document, "unlisted": "x"}).unlisted == ()
 
 
 DELETE = object()
@@ -326,8 +338,15 @@ def _mutated(path: tuple[str | int, ...], value: Any) -> Any:
     ("path", "value", "message"),
     [
         ((), [], "digest is [], not an object"),
-        (("schema_version",), 99, "digest schema_version 99 is not 1; regenerate it"),
-        (("schema_version",), DELETE, "digest schema_version None is not 1"),
+        (("schema_version",), 99, "digest schema_version 99 is not one of 1, 2; regenerate it"),
+        (("schema_version",), DELETE, "digest schema_version None is not one of 1, 2"),
+        (("schema_version",), True, "digest schema_version True is not one of 1, 2"),
+        (("unlisted",), DELETE, "unlisted is missing"),
+        (("unlisted",), {}, "unlisted is {}, not a list"),
+        (("unlisted", 0, "rank"), 1, "unlisted[0].rank is 1, not its position 11"),
+        (("unlisted", 3, "title"), 42, "unlisted[3].title is 42, not text"),
+        (("unlisted", 0, "arxiv_id"), RANKED[0].arxiv_id,
+         f"papers and unlisted list {RANKED[0].arxiv_id} twice"),
         (("day",), "2026-7-31", "day is '2026-7-31', not a day (YYYY-MM-DD)"),
         (("day",), DELETE, "day is missing"),
         (("published_at",), "2026-07-31T00:15:00", "published_at is '2026-07-31T00:15:00', "

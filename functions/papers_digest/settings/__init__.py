@@ -74,6 +74,7 @@ class PostSettings:
     tags: tuple[str, ...] = ("huggingface", "papers", "daily", "ai")
     template_dir: str | None = None
     permalink: str = ""  # a POST_PERMALINK pattern; empty: the blog's permalink and our slug
+    rollup_top_n: int = 20  # papers a weekly or monthly roll-up lists
 
     def publish_datetime(self, day: date) -> datetime:
         """The post's date: the day at the publish time, in the publish timezone."""
@@ -133,6 +134,7 @@ def post_settings(env: Mapping[str, str], **overrides: object) -> PostSettings:
         tags=values.items("POST_TAGS") or PostSettings.tags,
         template_dir=template_dir,
         permalink=permalink,
+        rollup_top_n=values.integer("ROLLUP_TOP_N", PostSettings.rollup_top_n, 1, 2_000),
     )
 
 

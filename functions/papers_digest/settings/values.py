@@ -13,6 +13,7 @@ FLAGS = {
     "HF_API_BASE": "--api-base",
     "POST_LANG": "--lang",
     "TOP_N": "--top",
+    "ROLLUP_TOP_N": "--top",
     "MIN_UPVOTES": "--min-upvotes",
     "TEMPLATE_DIR": "--template-dir",
     "SITE_URL": "--site-url",
