@@ -292,6 +292,9 @@ def main() -> int:
     from bench.summaries import summary_rows
 
     rows += summary_rows()
+    from bench.backfill import backfill_rows
+
+    rows += backfill_rows()
     rows += package_size()
     command = "bench/run" + (" --quick" if args.quick else "")
     table = render(rows, time.perf_counter() - started, command)

@@ -5,7 +5,9 @@
 each is served once, in order, before the recorded data; a callable fault waits
 in the queue until it returns a response for a request. A fault can also break
 the body in transit: cut it after some bytes, trickle it, or leave out its
-Content-Length. Run it from a shell for local demos:
+Content-Length. Each request is counted and timestamped (`times`, monotonic seconds at
+arrival), and `delay` holds every answer for a fixed time (a backfill's bench). Run it
+from a shell for local demos:
 
     python -m tools.replay_server --port 8765 tests/fixtures/hf-api
 """
@@ -16,6 +18,7 @@ import argparse
 import json
 import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -54,11 +57,15 @@ class _QuietServer(ThreadingHTTPServer):
 
 
 class ReplayServer:
-    def __init__(self, days: dict[str, list[Any]], port: int = 0, max_limit: int = 1000) -> None:
+    def __init__(
+        self, days: dict[str, list[Any]], port: int = 0, max_limit: int = 1000, delay: float = 0.0
+    ) -> None:
         self.days = days
+        self.delay = delay  # seconds every answer waits, faults aside
         self.max_limit = max_limit  # an API that caps `limit` silently
         self.faults: list[Canned | Callable[[dict[str, str]], Canned | None]] = []
         self.requests: list[dict[str, str]] = []
+        self.times: list[float] = []  # time.monotonic() at each request's arrival
         self._lock = threading.Lock()
         server = self
 
@@ -86,6 +93,7 @@ class ReplayServer:
 
     def _answer(self, query: dict[str, str], path: str) -> Canned:
         with self._lock:
+            self.times.append(time.monotonic())
             self.requests.append({"path": path, **query})
             for position, fault in enumerate(self.faults):
                 canned = fault(query) if callable(fault) else fault
@@ -98,7 +106,8 @@ class ReplayServer:
         items = self.days.get(day, [])
         limit = min(int(query.get("limit", "50")), self.max_limit)
         page = int(query.get("p", "0"))
-        return Canned(200, json.dumps(items[page * limit : (page + 1) * limit]).encode())
+        body = json.dumps(items[page * limit : (page + 1) * limit]).encode()
+        return Canned(200, body, delay=self.delay)
 
     def _serve(self, request: BaseHTTPRequestHandler) -> None:
         parts = urlsplit(request.path)

@@ -18,6 +18,7 @@ from .checks import LANGUAGES
 from .days import check_publishable, last_complete_day, parse_day
 from .errors import ConfigError, DigestError, InvalidDayError, InvalidEventError
 from .settings import FeedSettings, PostSettings, SourceSettings, feed_settings
+from .settings.backfill import BackfillSettings
 from .store import FolderStore, S3Store, Store
 
 DEFAULT_OUT = "site"
@@ -111,6 +112,36 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="URL",
         help=f"public base URL (default: $SITE_URL or {FeedSettings.site_url})",
     )
+    backfill = commands.add_parser(
+        "backfill", help="run a range of days (oldest first), then publish the feeds once"
+    )
+    _add_output_options(backfill, argparse.SUPPRESS)
+    backfill.add_argument("--from", dest="first", metavar="D1", required=True, help="YYYY-MM-DD")
+    backfill.add_argument(
+        "--to", dest="last", metavar="D2", help="YYYY-MM-DD (default: the last complete UTC day)"
+    )
+    _add_store_options(backfill)
+    backfill.add_argument(
+        "--concurrency",
+        metavar="N",
+        help=f"days in flight at once (default: {BackfillSettings.concurrency})",
+    )
+    backfill.add_argument(
+        "--rate",
+        metavar="R",
+        help=f"API requests a second, all days together (default: {BackfillSettings.rate:g})",
+    )
+    backfill.add_argument(
+        "--refetch", action="store_true", help="fetch days already stored again too"
+    )
+    backfill.add_argument(
+        "--summaries", action="store_true", help="machine-written summaries (SUMMARY_*): off"
+    )
+    backfill.add_argument(
+        "--api-base",
+        metavar="URL",
+        help=f"API base URL (default: $HF_API_BASE or {SourceSettings.api_base})",
+    )
     rollup = commands.add_parser(
         "rollup", help="build a week's or a month's roll-up from the stored digests"
     )
@@ -180,6 +211,109 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
                 day, source.refresh_days, partial(run, keep_fuller=True), lambda: 1.0
             ).summary()
     return summary
+
+
+def _backfill(args: argparse.Namespace) -> dict[str, Any]:
+    """`backfill`: the days through the same run as `run`, within the rate, then one
+    publish of the feeds (on a bucket, under the lease that keeps the feed function off
+    the range meanwhile). The progress bar shows only on a terminal."""
+    import uuid
+    from datetime import timedelta
+
+    import requests
+
+    from .backfill import DayOutcome, LeaseKeeper, Tally, backfill, days_between
+    from .publish import publish_days
+    from .ratelimit import RateGate
+    from .settings import filter_settings, post_settings, source_settings
+    from .settings.backfill import backfill_settings
+    from .source import DailyPapersClient
+    from .summarizers import summary_step
+
+    now = datetime.now(UTC)
+    last = check_publishable(parse_day(args.last), now) if args.last else last_complete_day(now)
+    first = check_publishable(parse_day(args.first), now)
+    if first > last:
+        raise InvalidDayError(f"--from {first} is after --to {last}")
+    settings = post_settings(os.environ)
+    source = source_settings(os.environ, HF_API_BASE=args.api_base)
+    options = backfill_settings(
+        os.environ, BACKFILL_RATE=args.rate, BACKFILL_CONCURRENCY=args.concurrency
+    )
+    feeds = feed_settings(os.environ)
+    filters = filter_settings(os.environ)
+    store = _store(args)
+    gate = RateGate(options.rate)
+
+    def new_source(stack: Any) -> DailyPapersClient:
+        session = stack.enter_context(requests.Session())
+        return DailyPapersClient(session, source.api_base, token=source.token, gate=gate)
+
+    def summaries() -> Any:
+        return summary_step(os.environ, lang=settings.lang, template_dir=settings.template_dir)
+
+    def clock() -> datetime:
+        return datetime.now(UTC)
+
+    keeper = None
+    if isinstance(store, S3Store):  # a folder has no feed function to keep off
+        owner = f"cli-{uuid.uuid4()}"
+        keeper = LeaseKeeper(store, first, last, owner, length=timedelta(minutes=10), now=clock)
+    total = len(days_between(first, last))
+    counts = Tally()
+    bar = _progress(total)
+
+    def on_day(outcome: DayOutcome) -> None:
+        counts.add(outcome)
+        if keeper is not None:
+            keeper.renew_if_due()
+        if bar is not None:
+            bar.set_postfix({**counts.counts(), "requests": gate.passed}, refresh=False)
+            bar.update(1)
+
+    try:
+        if keeper is not None:
+            keeper.hold()
+        run = backfill(
+            first,
+            last,
+            store=store,
+            settings=settings,
+            new_source=new_source,
+            now=clock,
+            concurrency=options.concurrency,
+            refetch=args.refetch,
+            filters=filters,
+            summaries=summaries if args.summaries else None,
+            on_day=on_day,
+        )
+        tally = run.tally()
+        tally.requests = gate.passed
+        published = None
+        if tally.written_from and tally.written_to:
+            published = publish_days(store, tally.written_from, tally.written_to, feeds)
+    finally:
+        if bar is not None:
+            bar.close()
+        if keeper is not None:
+            keeper.release()
+    return {
+        "from": first.isoformat(),
+        "to": last.isoformat(),
+        "days": total,
+        **tally.to_json(),
+        "feeds": published.summary() if published else None,
+        "keys_written": list(published.keys_written) if published else [],
+    }
+
+
+def _progress(total: int) -> Any:
+    """A tqdm bar on stderr when it is a terminal (days done, the counts, the ETA)."""
+    if not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="day", desc="backfill", file=sys.stderr, dynamic_ncols=True)
 
 
 def _feed(args: argparse.Namespace) -> dict[str, Any]:
@@ -258,6 +392,19 @@ def _notify(args: argparse.Namespace) -> dict[str, Any]:
 
 def _describe(command: str, result: dict[str, Any]) -> str:
     keys = ", ".join(result["keys_written"]) or "nothing"
+    if command == "backfill":
+        failed = "".join(
+            f"\n  failed {entry['day']}: {entry['error']}" for entry in result["failed_days"]
+        )
+        more = result["failed"] - len(result["failed_days"])
+        feeds = "feeds published once" if result["feeds"] else "feeds untouched (nothing written)"
+        return (
+            f"backfill {result['from']}..{result['to']}: {result['days']} days: "
+            f"{result['written']} written, {result['unchanged']} unchanged, "
+            f"{result['empty']} empty, {result['skipped']} already stored, "
+            f"{result['failed']} failed; {result['requests']} API requests; {feeds}"
+            f"{failed}" + (f"\n  and {more} more failed" if more > 0 else "")
+        )
     if command == "run":
         made = result.get("summaries")
         summaries = (
@@ -302,6 +449,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         commands = {
             "run": _run,
+            "backfill": _backfill,
             "rollup": _rollup,
             "publish-github": _publish_github,
             "notify": _notify,
@@ -318,7 +466,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         hint = "" if debug else "; run again with --debug to see the traceback"
         parser.exit(1, f"papers-digest: error: unexpected {type(exc).__name__}{hint}\n")
     print(json.dumps(result, ensure_ascii=False) if args.json else _describe(args.command, result))
-    return 0
+    return 1 if args.command == "backfill" and result["failed"] else 0
 
 
 if __name__ == "__main__":

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import cache, partial
 from typing import TYPE_CHECKING, Any
 
@@ -13,7 +14,13 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from .events import day_from_schedule_event, rollup_from_event
+from .errors import DigestError
+from .events import (
+    BackfillRequest,
+    backfill_request,
+    day_from_schedule_event,
+    rollup_from_event,
+)
 from .keys import digest_key
 from .pipeline import refresh, run_day
 from .rollups import build_rollup, scheduled_rollups
@@ -35,6 +42,11 @@ if TYPE_CHECKING:
 
 # Seconds of the invocation kept for writing after the summaries (their deadline is earlier).
 WRITE_RESERVE_SECONDS = 20
+# A backfill starts no day with less left than one day's worst case: the fetch's budget
+# (a rate-limit pause past it fails the day) and the writes; the summaries' when asked.
+BACKFILL_DAY_RESERVE_SECONDS = 50 + WRITE_RESERVE_SECONDS
+# How long past this invocation the lease holds, for the next hop to start and renew it.
+HANDOVER = timedelta(minutes=5)
 # A refreshed day starts only with time left for its fetch (50 s at most), its writes and
 # the blog repository's commit (45 s at most) after it.
 REFRESH_RESERVE_SECONDS = 50 + WRITE_RESERVE_SECONDS + 45
@@ -47,15 +59,27 @@ def _session() -> requests.Session:
     return requests.Session()
 
 
-def _client(settings: SourceSettings) -> DailyPapersClient:
-    """The API client, with the optional token: HF_TOKEN, or the SSM SecureString named
-    by HF_TOKEN_PARAMETER (cached for an hour across warm invocations)."""
-    token, token_source = settings.token, "HF_TOKEN"
+@cache
+def _lambda() -> Any:
+    """The Lambda client a backfill hands over with (to itself, then to the feed function)."""
+    import boto3
+
+    return boto3.client("lambda")
+
+
+def _token(settings: SourceSettings) -> tuple[str | None, str]:
+    """The optional token: HF_TOKEN, or the SSM SecureString named by HF_TOKEN_PARAMETER
+    (cached for an hour across warm invocations); and where it came from."""
     if settings.token_parameter:
         from aws_lambda_powertools.utilities.parameters import get_parameter
 
         token = get_parameter(settings.token_parameter, decrypt=True, max_age=3600)
-        token_source = f"the SSM parameter {settings.token_parameter}"
+        return token, f"the SSM parameter {settings.token_parameter}"
+    return settings.token, "HF_TOKEN"
+
+
+def _client(settings: SourceSettings) -> DailyPapersClient:
+    token, token_source = _token(settings)
     return DailyPapersClient(_session(), settings.api_base, token=token, token_source=token_source)
 
 
@@ -86,6 +110,9 @@ def _rollups(store: S3Store, days: list[date], settings: PostSettings, now: date
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     now = datetime.now(UTC)
+    backfill = backfill_request(event, now)
+    if backfill is not None:
+        return _backfill(backfill, context)
     if (period := rollup_from_event(event, now)) is not None:  # {"rollup": "2026-W31"}
         rollup = build_rollup(
             S3Store(os.environ.get("DIGEST_BUCKET", "")), period, post_settings(os.environ), now
@@ -152,3 +179,129 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         summary.update(committed.summary())
     logger.info("digest run finished", extra=summary)
     return summary
+
+
+def _backfill(request: BackfillRequest, context: LambdaContext) -> dict[str, Any]:
+    """Days `from`..`to` (backfill.py), while this invocation has time for one more; then
+    the rest goes to a new invocation of this function (asynchronous, with the backfill's
+    id, hop and counts), or, at the end, one publish to the feed function."""
+    import uuid
+    from contextlib import ExitStack
+
+    from .backfill import MAX_HOPS, LeaseKeeper, Tally, backfill, continuation
+    from .lease import MAX_LEASE
+    from .ratelimit import RateGate
+    from .settings.backfill import backfill_settings
+
+    backfill_id = request.backfill_id or str(uuid.uuid4())
+    origin = request.origin or request.first
+    logger.append_keys(backfill=backfill_id, hop=request.hop)
+    store = S3Store(os.environ.get("DIGEST_BUCKET", ""))
+    settings = post_settings(os.environ)
+    source = source_settings(os.environ)
+    options = backfill_settings(os.environ)
+    token, token_source = _token(source)
+    gate = RateGate(options.rate)
+    reserve = BACKFILL_DAY_RESERVE_SECONDS
+    if request.summaries:
+        from .settings import summary_settings
+
+        reserve += summary_settings(os.environ).timeout
+
+    def left() -> float:
+        return context.get_remaining_time_in_millis() / 1000
+
+    def new_source(stack: ExitStack) -> DailyPapersClient:
+        session = stack.enter_context(requests.Session())
+        return DailyPapersClient(
+            session, source.api_base, token=token, token_source=token_source, gate=gate
+        )
+
+    def summaries() -> Any:
+        deadline = time.monotonic() + left() - WRITE_RESERVE_SECONDS
+        return summary_step(
+            os.environ, lang=settings.lang, template_dir=settings.template_dir, deadline=deadline
+        )
+
+    def clock() -> datetime:
+        return datetime.now(UTC)
+
+    def on_day(outcome: Any) -> None:
+        log = logger.warning if outcome.status == "failed" else logger.info
+        log("backfill day", extra=outcome.summary())
+
+    keeper = LeaseKeeper(store, origin, request.last, backfill_id, length=MAX_LEASE, now=clock)
+    keeper.hold(min(timedelta(seconds=left()) + HANDOVER, MAX_LEASE - timedelta(seconds=1)))
+    run = backfill(
+        request.first,
+        request.last,
+        store=store,
+        settings=settings,
+        new_source=new_source,
+        now=clock,
+        concurrency=options.concurrency,
+        refetch=request.refetch,
+        filters=filter_settings(os.environ),
+        summaries=summaries if request.summaries else None,
+        keep_going=lambda: left() > reserve,
+        on_day=on_day,
+    )
+    tally = run.tally(into=request.tally or Tally())
+    tally.requests += gate.passed
+    summary = {
+        "backfill": backfill_id,
+        "hop": request.hop,
+        "from": origin.isoformat(),
+        "to": request.last.isoformat(),
+        "this_hop": {"from": request.first.isoformat(), "days": len(run.outcomes)},
+        **tally.to_json(),
+    }
+    metrics.add_metric("BackfillDaysFailed", MetricUnit.Count, tally.failed)
+    if run.next_day is not None:
+        stuck = not run.outcomes or request.hop >= MAX_HOPS
+        if not stuck:
+            summary["continues_from"] = run.next_day.isoformat()
+            handover = continuation(
+                next_day=run.next_day,
+                last=request.last,
+                backfill_id=backfill_id,
+                hop=request.hop,
+                origin=origin,
+                tally=tally,
+                refetch=request.refetch,
+                summaries=request.summaries,
+            )
+            _lambda().invoke(
+                FunctionName=context.function_name,
+                InvocationType="Event",
+                Payload=json.dumps(handover).encode("utf-8"),
+            )
+            logger.info("backfill continues in a new invocation", extra=summary)
+            return summary
+    _end_backfill(store, keeper, tally)
+    if run.next_day is not None:
+        why = "finished no day" if not run.outcomes else f"reached {MAX_HOPS} invocations"
+        raise DigestError(
+            f"backfill {backfill_id}: invocation {request.hop} {why}; stopping at "
+            f'{run.next_day} (send {{"from": "{run.next_day}", "to": '
+            f'"{request.last}"}} to go on); the days done are published'
+        )
+    (logger.error if tally.failed else logger.info)("backfill finished", extra=summary)
+    return summary
+
+
+def _end_backfill(store: S3Store, keeper: Any, tally: Any) -> None:
+    """Release the lease, then ask the feed function for one publish of the days written."""
+    keeper.release()
+    feed = os.environ.get("FEED_FUNCTION_NAME", "")
+    if tally.written_from is None or tally.written_to is None:
+        return
+    if not feed:
+        logger.warning("FEED_FUNCTION_NAME is not set: the feeds were not asked to publish")
+        return
+    event = {
+        "publish": {"from": tally.written_from.isoformat(), "to": tally.written_to.isoformat()}
+    }
+    _lambda().invoke(
+        FunctionName=feed, InvocationType="Event", Payload=json.dumps(event).encode("utf-8")
+    )

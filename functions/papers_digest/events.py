@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.data_classes import S3EventBridgeNotificationEvent
 
@@ -13,6 +14,9 @@ from .days import check_publishable, last_complete_day, parse_day, parse_timesta
 from .errors import InvalidDayError, InvalidEventError
 from .keys import day_of_digest_key, period_of_rollup_key
 from .rollup import Period, check_closed
+
+if TYPE_CHECKING:  # the feed function, which reads events too, never imports the pipeline
+    from .backfill import Tally
 
 
 def day_from_schedule_event(event: Any, now: datetime) -> date:
@@ -39,6 +43,67 @@ def day_from_schedule_event(event: Any, now: datetime) -> date:
         return check_publishable(day, now)
     except InvalidDayError as exc:
         raise InvalidEventError(f"event: {exc}") from None
+
+
+_BACKFILL_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
+
+
+@dataclass(frozen=True)
+class BackfillRequest:
+    """`{"from": "D1", "to": "D2"}` (`to`: the last complete day when left out; optional
+    `"refetch": true`, `"summaries": true`), and on a continuation the backfill's state:
+    `"backfill": {"id", "hop", "origin", "tally"}`."""
+
+    first: date
+    last: date
+    refetch: bool = False
+    summaries: bool = False
+    backfill_id: str | None = None  # None: a new backfill
+    hop: int = 1
+    origin: date | None = None  # the backfill's first day, where the lease starts
+    tally: Tally | None = None
+
+
+def backfill_request(event: Any, now: datetime) -> BackfillRequest | None:
+    """The backfill an event asks for, or None when it asks for none (no `from`)."""
+    from .backfill import MAX_HOPS, Tally
+
+    _require_object(event)
+    if "from" not in event:
+        return None
+    try:
+        first = check_publishable(parse_day(event["from"]), now)
+        last = last_complete_day(now)
+        if "to" in event:
+            last = check_publishable(parse_day(event["to"]), now)
+    except InvalidDayError as exc:
+        raise InvalidEventError(f"event: {exc}") from None
+    if first > last:
+        raise InvalidEventError(f"event: `from` {first} is after `to` {last}")
+    flags = {}
+    for name in ("refetch", "summaries"):
+        flags[name] = event.get(name, False)
+        if not isinstance(flags[name], bool):
+            raise InvalidEventError(f"event: `{name}` is {flags[name]!r}, expected true or false")
+    state = event.get("backfill")
+    if state is None:
+        return BackfillRequest(first, last, **flags)
+    try:
+        if not isinstance(state, Mapping):
+            raise ValueError("`backfill` is not an object")
+        backfill_id, hop = state.get("id"), state.get("hop")
+        if not isinstance(backfill_id, str) or not _BACKFILL_ID.fullmatch(backfill_id):
+            raise ValueError("`backfill.id` is not an id of letters, digits and dashes")
+        if type(hop) is not int or not 2 <= hop <= MAX_HOPS + 1:
+            raise ValueError(f"`backfill.hop` is not a hop number from 2 to {MAX_HOPS + 1}")
+        origin = parse_day(str(state.get("origin")))
+        if origin > first:
+            raise ValueError("`backfill.origin` is after `from`")
+        tally = Tally.from_json(state.get("tally"))
+    except (ValueError, InvalidDayError) as exc:
+        raise InvalidEventError(f"event: {exc}") from None
+    return BackfillRequest(first, last, **flags, backfill_id=backfill_id, hop=hop,
+                           origin=origin, tally=tally)  # fmt: skip
 
 
 def rollup_from_event(event: Any, now: datetime) -> Period | None:

@@ -15,6 +15,7 @@ import urllib3
 from . import __version__, checks
 from .errors import ConfigError, MalformedResponseError, SourceError
 from .outbound import DeadlinePassed, retry_after, within
+from .ratelimit import RateLimitWait, RequestGate, rate_limit_reset
 
 STILL_ARRIVING = "the response was still arriving at the deadline"
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
@@ -47,6 +48,10 @@ class DailyPapersClient:
     and `budget_seconds` for the whole fetch, body reads included; past that the fetch
     fails. Pages are read with `p`/`limit` until a short page, within MAX_PAGES, MAX_ITEMS
     and MAX_BODY_BYTES. The clock and the sleep are injected so tests run instantly.
+
+    A `gate` (ratelimit.RateGate) shared by several clients spaces their requests and
+    makes them all wait out a pause the API asks for; a pause past this fetch's deadline
+    fails the fetch at once.
     """
 
     def __init__(
@@ -63,8 +68,10 @@ class DailyPapersClient:
         timeout: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT),
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        gate: RequestGate | None = None,
     ) -> None:
         self._session = session
+        self._gate = gate
         self._url = base_url.rstrip("/") + "/api/daily_papers"
         self._headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
         self._token = checks.bearer_token(token, token_source)
@@ -122,6 +129,11 @@ class DailyPapersClient:
         for attempt in range(1, self._max_attempts + 1):
             if self._clock() >= deadline:
                 raise self._out_of_time(where, "no time is left for another request")
+            if self._gate is not None:
+                try:
+                    self._gate.acquire(deadline - self._clock())
+                except RateLimitWait as wait:
+                    raise SourceError(f"{where}: {wait}; try again later") from None
             try:
                 return self._request_page(params, attempt, where, deadline, cap)
             except _Retryable as retry:
@@ -180,8 +192,13 @@ class DailyPapersClient:
                 stream=True,
                 hooks={"response": note_redirect},
             ) as response:
+                if self._gate is not None:
+                    self._gate.observe(response.status_code, response.headers)
                 if response.status_code in RETRYABLE_STATUS:
-                    pause = retry_after(response.headers, backoff, time.time())
+                    # Retry-After, else an exhausted `RateLimit` quota's reset, else backoff.
+                    limited = response.status_code == 429
+                    reset = rate_limit_reset(response.headers) if limited else None
+                    pause = retry_after(response.headers, reset or backoff, time.time())
                     raise _Retryable(f"HTTP {response.status_code}", pause)
                 if response.status_code != 200:
                     head = response.raw.read1(1024, decode_content=True)

@@ -13,6 +13,7 @@ from tests.stack.cfn import FUNCTIONS, RESOURCES, ROOT, TEMPLATE
 
 MAKEFILE = (ROOT / "functions" / "Makefile").read_text("utf-8")
 RUNTIME_PROVIDES = {"boto3"}
+CLI_ONLY = {"tqdm"}  # the backfill's progress bar: the command line's, never a function's
 NEEDS = {
     "DigestFunction": {"requests", "urllib3", "jinja2", "aws-lambda-powertools", "tzdata"},
     "FeedFunction": {"jinja2", "aws-lambda-powertools", "tzdata"},  # no requests
@@ -45,7 +46,7 @@ def test_the_requirements_files_together_are_the_projects_dependencies() -> None
                 for dependency in project["dependencies"]}  # fmt: skip
     files = {requirements_file(function) for function in FUNCTIONS}
     shipped = {name for path in files for name in requirement_names(path)}
-    assert shipped == declared - RUNTIME_PROVIDES
+    assert shipped == declared - RUNTIME_PROVIDES - CLI_ONLY
     assert sorted(p.name for p in (ROOT / "functions" / "requirements").iterdir()) == sorted(
         path.removeprefix("requirements/") for path in files
     )

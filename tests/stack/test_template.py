@@ -11,6 +11,7 @@ import pytest
 from papers_digest.keys import (
     DIGEST_PREFIX,
     FEED_INDEX_KEY,
+    LEASE_KEY,
     POST_PREFIX,
     SITE_KEYS,
 )
@@ -86,7 +87,8 @@ def _grants(function: str, action: str) -> set[str]:
 
 
 def test_each_function_writes_only_the_keys_it_writes() -> None:
-    assert _grants("DigestFunction", "s3:PutObject") == {f"{DIGEST_PREFIX}*", f"{POST_PREFIX}*"}
+    digest_side = {f"{DIGEST_PREFIX}*", f"{POST_PREFIX}*", LEASE_KEY}  # the backfill's lease
+    assert _grants("DigestFunction", "s3:PutObject") == digest_side
     state_prefix = FEED_INDEX_KEY.split("/")[0] + "/*"
     assert _grants("FeedFunction", "s3:PutObject") == {state_prefix, *SITE_KEYS}
     assert _grants("FeedFunction", "s3:GetObject") == {f"{DIGEST_PREFIX}*", state_prefix}
@@ -253,3 +255,28 @@ def test_the_post_time_follows_the_schedule_and_the_permalink_is_a_parameter() -
     for props in FUNCTIONS.values():
         every_variable |= set(props["Environment"]["Variables"])
     assert "PUBLISH_TIME" not in every_variable  # a fixed time would not follow the schedule
+
+
+def test_the_digest_function_may_invoke_only_itself_and_the_feed_function() -> None:
+    """A backfill hands the rest of its range to a new invocation of its own function
+    (named by the stack, so no circular reference) and asks the feed function for one
+    publish at its end; nothing else may be invoked."""
+    digest = FUNCTIONS["DigestFunction"]
+    assert digest["FunctionName"] == {"Fn::Sub": "${AWS::StackName}-digest"}
+    assert digest["Environment"]["Variables"]["FEED_FUNCTION_NAME"] == {"Ref": "FeedFunction"}
+    invokes = [
+        statement
+        for statement in statements(digest["Policies"])
+        if "lambda:InvokeFunction" in as_list(statement["Action"])
+    ]
+    assert len(invokes) == 1
+    assert as_list(invokes[0]["Action"]) == ["lambda:InvokeFunction"]
+    assert as_list(invokes[0]["Resource"]) == [
+        {"Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:"
+                    "${AWS::StackName}-digest"},
+        {"Fn::GetAtt": ["FeedFunction", "Arn"]},
+    ]  # fmt: skip
+    feed = FUNCTIONS["FeedFunction"]
+    assert not any(
+        "lambda:InvokeFunction" in as_list(s["Action"]) for s in statements(feed["Policies"])
+    )

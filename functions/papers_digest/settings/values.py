@@ -17,6 +17,8 @@ FLAGS = {
     "MIN_UPVOTES": "--min-upvotes",
     "TEMPLATE_DIR": "--template-dir",
     "SITE_URL": "--site-url",
+    "BACKFILL_RATE": "--rate",
+    "BACKFILL_CONCURRENCY": "--concurrency",
 }
 
 

@@ -1,0 +1,323 @@
+"""A backfill: a range of days through the same `pipeline.run_day` as the scheduled run,
+a few days at a time, every request through one rate gate (ratelimit.RateGate).
+
+The shell the CLI and the digest function share: it lists the days already stored
+(one LIST), runs the others on a thread pool (each worker with its own API client and
+session), stops submitting days when told to (the Lambda's time is running out) and
+says which day to continue from. A failed day is recorded with its one-line error and
+the others go on. The feeds are left to the caller: a lease keeps the feed function off
+the range's digests (`LeaseKeeper`) and one publish follows at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from .errors import DigestError
+from .filters import NO_FILTERS, Filters
+from .keys import DIGEST_PREFIX, day_of_digest_key, digest_key
+from .model import Digest
+from .pipeline import PaperSource, RunResult, run_day
+from .settings import PostSettings
+from .store import Store
+from .summarize import SummaryStep
+
+log = logging.getLogger(__name__)
+MAX_HOPS = 50  # Lambda invocations one backfill may take; each must finish a day at least
+MAX_FAILED_LISTED = 400  # failed days carried from hop to hop (more are counted only)
+WRITTEN = frozenset({"created", "updated"})
+UNCHANGED = frozenset({"unchanged", "superseded"})
+
+
+def days_between(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+@dataclass(frozen=True)
+class DayOutcome:
+    """What became of one day: a run's status, `stored` (already there, not fetched
+    again) or `failed` with its one-line error."""
+
+    day: date
+    status: str
+    error: str | None = None
+    result: RunResult | None = None
+
+    def summary(self) -> dict[str, Any]:
+        found = self.result.summary() if self.result else {"day": self.day.isoformat()}
+        return {**found, "status": self.status, **({"error": self.error} if self.error else {})}
+
+
+@dataclass
+class Tally:
+    """Counts over a whole backfill, carried from one Lambda invocation to the next."""
+
+    written: int = 0
+    unchanged: int = 0
+    empty: int = 0
+    skipped: int = 0  # already stored, not fetched again
+    failed: int = 0
+    requests: int = 0
+    failed_days: dict[str, str] = field(default_factory=dict)  # day: error (at most 400)
+    written_from: date | None = None
+    written_to: date | None = None
+
+    def add(self, outcome: DayOutcome) -> None:
+        if outcome.status in WRITTEN:
+            self.written += 1
+            self.written_from = min(self.written_from or outcome.day, outcome.day)
+            self.written_to = max(self.written_to or outcome.day, outcome.day)
+        elif outcome.status in UNCHANGED:
+            self.unchanged += 1
+        elif outcome.status == "empty":
+            self.empty += 1
+        elif outcome.status == "stored":
+            self.skipped += 1
+        else:
+            self.failed += 1
+            if len(self.failed_days) < MAX_FAILED_LISTED:
+                self.failed_days[outcome.day.isoformat()] = outcome.error or "failed"
+
+    @property
+    def done(self) -> int:
+        return self.written + self.unchanged + self.empty + self.skipped + self.failed
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "written": self.written,
+            "unchanged": self.unchanged,
+            "empty": self.empty,
+            "skipped": self.skipped,
+            "failed": self.failed,
+            "requests": self.requests,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> Tally:
+        """A tally as `to_json` wrote it into a continuation event: held to its shape
+        (a ValueError names the bad field), since an event is input like any other."""
+        if not isinstance(data, dict):
+            raise ValueError("backfill.tally is not an object")
+        counts: dict[str, int] = {}
+        for name in ("written", "unchanged", "empty", "skipped", "failed", "requests"):
+            value = data.get(name, 0)
+            if type(value) is not int or not 0 <= value <= 10_000_000:
+                raise ValueError(f"backfill.tally.{name} is not a count")
+            counts[name] = value
+        failed = data.get("failed_days", [])
+        if not isinstance(failed, list) or len(failed) > MAX_FAILED_LISTED:
+            raise ValueError(f"backfill.tally.failed_days is not a list of {MAX_FAILED_LISTED}")
+        failed_days = {}
+        for entry in failed:
+            if not isinstance(entry, dict) or not isinstance(entry.get("error"), str):
+                raise ValueError("backfill.tally.failed_days holds an entry without an error")
+            day = _day(entry.get("day"), "backfill.tally.failed_days[].day")
+            failed_days[day.isoformat()] = " ".join(entry["error"].split())[:500]
+        first, last = (
+            None if data.get(name) is None else _day(data[name], f"backfill.tally.{name}")
+            for name in ("written_from", "written_to")
+        )
+        return cls(**counts, failed_days=failed_days, written_from=first, written_to=last)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **self.counts(),
+            "failed_days": [{"day": d, "error": e} for d, e in sorted(self.failed_days.items())],
+            "written_from": self.written_from.isoformat() if self.written_from else None,
+            "written_to": self.written_to.isoformat() if self.written_to else None,
+        }
+
+
+@dataclass(frozen=True)
+class BackfillRun:
+    """One run over (part of) a range: each day it finished, and the first day it did not
+    start (None when it reached the end)."""
+
+    first: date
+    last: date
+    outcomes: tuple[DayOutcome, ...]
+    next_day: date | None
+
+    def tally(self, into: Tally | None = None) -> Tally:
+        tally = into if into is not None else Tally()
+        for outcome in self.outcomes:
+            tally.add(outcome)
+        return tally
+
+
+def _day(value: Any, where: str) -> date:
+    if not isinstance(value, str) or len(value) != 10:
+        raise ValueError(f"{where} is not a YYYY-MM-DD day")
+    return date.fromisoformat(value)
+
+
+def continuation(
+    *,
+    next_day: date,
+    last: date,
+    backfill_id: str,
+    hop: int,
+    origin: date,
+    tally: Tally,
+    refetch: bool,
+    summaries: bool,
+) -> dict[str, Any]:
+    """The event the next invocation runs: what is left of the range, and the backfill's
+    id, hop number, first day (the lease's range) and counts so far."""
+    return {
+        "from": next_day.isoformat(),
+        "to": last.isoformat(),
+        "refetch": refetch,
+        "summaries": summaries,
+        "backfill": {
+            "id": backfill_id,
+            "hop": hop + 1,
+            "origin": origin.isoformat(),
+            "tally": tally.to_json(),
+        },
+    }
+
+
+def stored_days(store: Store, first: date, last: date) -> set[date]:
+    """The days from `first` to `last` with a digest stored: one LIST from `first` on."""
+    start = digest_key(first - timedelta(days=1))
+    found = set()
+    for key in store.list_keys(DIGEST_PREFIX, start_after=start):
+        day = day_of_digest_key(key)
+        if day is not None and day > last:
+            break
+        if day is not None and first <= day:
+            found.add(day)
+    return found
+
+
+def readable_digest(store: Store, day: date) -> bool:
+    """Whether the stored digest of `day` reads as one (a corrupt one is fetched again)."""
+    try:
+        found = store.get(digest_key(day))
+        return found is not None and Digest.from_json(json.loads(found.body)).day == day
+    except (DigestError, UnicodeDecodeError, RecursionError, ValueError, TypeError):
+        return False
+
+
+def backfill(
+    first: date,
+    last: date,
+    *,
+    store: Store,
+    settings: PostSettings,
+    new_source: Callable[[ExitStack], PaperSource],
+    now: Callable[[], datetime],
+    concurrency: int = 4,
+    refetch: bool = False,
+    filters: Filters = NO_FILTERS,
+    summaries: Callable[[], SummaryStep | None] | None = None,
+    keep_going: Callable[[], bool] = lambda: True,
+    on_day: Callable[[DayOutcome], None] = lambda outcome: None,
+) -> BackfillRun:
+    """Run every day from `first` to `last`, at most `concurrency` at a time, oldest
+    first. A day already stored (with a readable digest) is skipped unless `refetch`.
+    `new_source(stack)` makes a worker's API client (its session entered on `stack`,
+    closed at the end). `keep_going()` is asked before each day is started: once it
+    says no, the days in flight finish and the rest are left (`next_day`). `on_day` is
+    called in the calling thread as each day ends, in the order they end."""
+    stored = set() if refetch else stored_days(store, first, last)
+    local = threading.local()
+    made = threading.Lock()
+
+    def work(day: date, sources: ExitStack) -> DayOutcome:
+        try:
+            if day in stored and readable_digest(store, day):
+                return DayOutcome(day, "stored")
+            if not hasattr(local, "source"):
+                with made:
+                    local.source = new_source(sources)
+            result = run_day(
+                day,
+                source=local.source,
+                store=store,
+                settings=settings,
+                now=now(),
+                filters=filters,
+                summaries=summaries() if summaries is not None else None,
+            )
+            return DayOutcome(day, result.status, result=result)
+        except Exception as exc:  # a failed day must not stop the others
+            return DayOutcome(day, "failed", error=one_line(exc))
+
+    outcomes: list[DayOutcome] = []
+    next_day: date | None = None
+
+    def finish(done: set[Future[DayOutcome]]) -> None:
+        for future in sorted(done, key=lambda f: f.result().day):
+            outcomes.append(future.result())
+            on_day(future.result())
+
+    with (
+        ExitStack() as sources,
+        ThreadPoolExecutor(concurrency, thread_name_prefix="papers-digest-backfill") as pool,
+    ):
+        pending: set[Future[DayOutcome]] = set()
+        for day in days_between(first, last):
+            while len(pending) >= concurrency:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                finish(done)
+            if not keep_going():
+                next_day = day
+                break
+            pending.add(pool.submit(work, day, sources))
+        finish(wait(pending).done)
+    return BackfillRun(first, last, tuple(outcomes), next_day)
+
+
+def one_line(exc: BaseException) -> str:
+    """A failed day's error: our own messages as they are (one line), anything else by
+    its type only (its message could quote a header holding the token)."""
+    if isinstance(exc, DigestError):
+        text = " ".join(str(exc).split())
+        return text[:500]
+    return f"unexpected {type(exc).__name__}"
+
+
+class LeaseKeeper:
+    """Holds the backfill lease (lease.py) on a bucket: taken at the start, renewed once
+    half of it has passed, released at the end. While it is held the feed function leaves
+    the range's digests alone; the backfill publishes them once at its end."""
+
+    def __init__(
+        self,
+        store: Store,
+        first: date,
+        last: date,
+        owner: str,
+        *,
+        length: timedelta,
+        now: Callable[[], datetime],
+    ) -> None:
+        self._store, self._first, self._last, self._owner = store, first, last, owner
+        self._length, self._now = length, now
+        self._until: datetime | None = None
+
+    def hold(self, length: timedelta | None = None) -> None:
+        from .lease import hold
+
+        self._until = self._now() + (length or self._length)
+        hold(self._store, self._first, self._last, self._owner, self._until)
+
+    def renew_if_due(self) -> None:
+        if self._until is not None and self._until - self._now() < self._length / 2:
+            self.hold()
+
+    def release(self) -> None:
+        from .lease import release
+
+        release(self._store, self._owner, self._now())
+        self._until = None

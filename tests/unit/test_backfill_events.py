@@ -1,0 +1,70 @@
+"""The backfill event, and the continuation a backfill hands itself, read as hostile input."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+
+from papers_digest.backfill import MAX_HOPS, Tally, continuation
+from papers_digest.errors import InvalidEventError
+from papers_digest.events import backfill_request
+
+NOW = datetime(2026, 8, 1, 0, 15, tzinfo=UTC)
+STATE = {"id": "b-1", "hop": 2, "origin": "2026-07-01", "tally": {}}
+
+
+def test_a_plain_range_and_its_defaults() -> None:
+    request = backfill_request({"from": "2026-07-01"}, NOW)
+    assert request is not None
+    assert (request.first, request.last) == (date(2026, 7, 1), date(2026, 7, 31))
+    assert (request.refetch, request.summaries, request.backfill_id, request.hop) == (
+        False, False, None, 1,
+    )  # fmt: skip
+
+
+def test_other_events_are_not_backfills() -> None:
+    assert backfill_request({"date": "2026-07-31"}, NOW) is None
+
+
+def test_the_continuation_event_reads_back_as_it_was_written() -> None:
+    tally = Tally(written=3, empty=1, requests=9, failed=1, failed_days={"2026-07-02": "x"},
+                  written_from=date(2026, 7, 1), written_to=date(2026, 7, 4))  # fmt: skip
+    event = continuation(next_day=date(2026, 7, 6), last=date(2026, 7, 31), backfill_id="b-1",
+                         hop=1, origin=date(2026, 7, 1), tally=tally, refetch=True,
+                         summaries=False)  # fmt: skip
+    request = backfill_request(event, NOW)
+    assert request is not None
+    assert (request.first, request.hop, request.origin) == (date(2026, 7, 6), 2, date(2026, 7, 1))
+    assert request.tally == tally
+    assert request.refetch is True
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        ({"from": "2026-07-31", "to": "2026-07-01"}, "is after `to`"),
+        ({"from": "2026-08-01"}, "has not ended yet"),
+        ({"from": "07/01/2026"}, "expected YYYY-MM-DD"),
+        ({"from": "2026-07-01", "summaries": "yes"}, "`summaries` is 'yes'"),
+        ({"from": "2026-07-01", "backfill": []}, "`backfill` is not an object"),
+        ({"from": "2026-07-01", "backfill": {**STATE, "id": "a/../b"}}, "backfill.id"),
+        ({"from": "2026-07-01", "backfill": {**STATE, "hop": MAX_HOPS + 2}}, "backfill.hop"),
+        ({"from": "2026-07-01", "backfill": {**STATE, "hop": 1}}, "backfill.hop"),
+        ({"from": "2026-07-01", "backfill": {**STATE, "hop": True}}, "backfill.hop"),
+        ({"from": "2026-07-01", "backfill": {**STATE, "origin": "2026-07-09"}}, "after `from`"),
+        ({"from": "2026-07-01", "backfill": {**STATE, "tally": {"written": -1}}}, "not a count"),
+        (
+            {"from": "2026-07-01", "backfill": {**STATE, "tally": {"failed_days": [{}]}}},
+            "without an error",
+        ),
+        (
+            {"from": "2026-07-01", "backfill": {**STATE, "tally": {"written_to": "x"}}},
+            "not a YYYY-MM-DD day",
+        ),
+    ],
+)
+def test_bad_backfill_events_are_refused_naming_the_field(event: Any, message: str) -> None:
+    with pytest.raises(InvalidEventError, match=message.replace("(", r"\(")):
+        backfill_request(event, NOW)
