@@ -127,7 +127,7 @@ def test_a_rebuild_writes_only_what_changed(bucket: FolderStore) -> None:
     source = MonthSource()
     raised = next(i for i in source.days[REAL_DAY] if i["paper"]["id"] == "2607.27919")
     raised["paper"]["upvotes"] = 170
-    later = datetime(2026, 8, 2, tzinfo=UTC)
+    later = datetime(2026, 8, 4, tzinfo=UTC)  # a refresh fetches after the first run
     assert run_day(REAL_DAY, source=source, store=bucket, settings=SETTINGS, now=later).status == (
         "updated"
     )

@@ -161,6 +161,19 @@ def test_a_later_digest_of_the_same_day_has_the_last_word() -> None:
         assert [item.paper.upvotes for item in rollup.papers] == [paper.upvotes]
 
 
+def test_the_digest_fetched_last_has_the_last_word_whatever_its_day() -> None:
+    """A paper featured on 07-30 and 07-31: when 07-30 was fetched again after 07-31 (a
+    chosen day's run, a backfill), its value is the latest, though its day is earlier."""
+    paper = REAL_PAPERS[0]
+    stale = _digest(D("2026-07-31"), (replace(paper, upvotes=1),))
+    fresh = replace(_digest(D("2026-07-30"), (paper,)), generated_at=NOW + timedelta(days=1))
+    rollup = roll_up(W("2026-07"), [stale, fresh], top_n=3, lang="en", published_at=NOW,
+                     generated_at=NOW)  # fmt: skip
+    assert rollup is not None
+    ((only, days),) = [(item.paper, item.days) for item in rollup.papers]
+    assert (only.upvotes, days) == (paper.upvotes, (D("2026-07-30"), D("2026-07-31")))
+
+
 DELETE = object()
 
 
