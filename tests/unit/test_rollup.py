@@ -6,8 +6,10 @@ from __future__ import annotations
 import copy
 import json
 import re
+import xml.etree.ElementTree as ET
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from email.utils import format_datetime
 from typing import Any
 
 import pytest
@@ -21,10 +23,12 @@ from papers_digest.keys import (
     rollup_key,
     rollup_post_key,
 )
+from papers_digest.markup import DESCRIPTIONS
 from papers_digest.model import Digest, Paper
 from papers_digest.render import inert, render_rollup_post
 from papers_digest.rollup import Period, Rollup, check_closed, due_periods, roll_up
-from papers_digest.settings import PostSettings, post_settings
+from papers_digest.rss import render_rollups_feed
+from papers_digest.settings import FeedSettings, PostSettings, post_settings
 from tests import hostile
 from tests.digests import REAL_PAPERS
 
@@ -303,3 +307,21 @@ def test_the_roll_up_top_n_has_its_own_setting(value: str | None, expected: int)
 def test_a_bad_roll_up_top_n_is_refused(value: str) -> None:
     with pytest.raises(Exception, match="ROLLUP_TOP_N"):
         post_settings({"ROLLUP_TOP_N": value})
+
+
+def test_rollups_xml_has_the_channel_of_the_other_feeds() -> None:
+    """Empty, in the configured language and with no build time; else in the newest
+    roll-up's language, built when the newest was."""
+    settings = FeedSettings(site_url="https://papers.example.com", language="en")
+    empty = ET.fromstring(render_rollups_feed([], settings)).find("channel")
+    assert empty is not None
+    assert (empty.findtext("language"), empty.find("lastBuildDate")) == ("en", None)
+    assert empty.findtext("description") == DESCRIPTIONS["rollups"]["en"]
+    later = replace(_rollup("2026-W31"), generated_at=NOW + timedelta(hours=1))
+    channel = ET.fromstring(render_rollups_feed([_rollup(), later], settings)).find("channel")
+    assert channel is not None
+    assert channel.findtext("language") == "ko"
+    assert channel.findtext("lastBuildDate") == format_datetime(NOW + timedelta(hours=1))
+    self_link = channel.find("{http://www.w3.org/2005/Atom}link")
+    assert self_link is not None
+    assert self_link.get("href") == "https://papers.example.com/rollups.xml"
