@@ -3,7 +3,6 @@ strictly as a digest (tests/hostile.py's corpus included)."""
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 import xml.etree.ElementTree as ET
@@ -31,6 +30,7 @@ from papers_digest.rss import render_rollups_feed
 from papers_digest.settings import FeedSettings, PostSettings, post_settings
 from tests import hostile
 from tests.digests import REAL_PAPERS
+from tests.documents import mutated
 
 
 @pytest.mark.parametrize(
@@ -178,22 +178,6 @@ def test_the_digest_fetched_last_has_the_last_word_whatever_its_day() -> None:
     assert (only.upvotes, days) == (paper.upvotes, (D("2026-07-30"), D("2026-07-31")))
 
 
-DELETE = object()
-
-
-def _mutated(path: tuple[str | int, ...], value: Any) -> Any:
-    document: Any = copy.deepcopy(_rollup().to_json())
-    *parents, last = path
-    holder = document
-    for step in parents:
-        holder = holder[step]
-    if value is DELETE:
-        del holder[last]
-    else:
-        holder[last] = value
-    return document
-
-
 @pytest.mark.parametrize(
     ("path", "value", "message"),
     [
@@ -230,16 +214,14 @@ def _mutated(path: tuple[str | int, ...], value: Any) -> Any:
         (("weeks", 0, "week"), "2026-W27", "weeks[0].paper.days is ['2026-07-30'], not 2026-W27"),
         (("lang",), "fr", "lang is 'fr', not one of ko, en"),
         (("generated_at",), "2026-08-03T00:00:00", "generated_at is '2026-08-03T00:00:00', not"),
-        ((), DELETE, ""),
+        ((), [], "roll-up is [], not an object"),
     ],
 )  # fmt: skip
 def test_a_malformed_roll_up_is_refused_naming_the_field(
     path: tuple[str | int, ...], value: Any, message: str
 ) -> None:
-    document = [] if value is DELETE else _mutated(path, value)
-    expected = message or "roll-up is [], not an object"
-    with pytest.raises(ValueError, match=f"^{re.escape(expected)}") as refused:
-        Rollup.from_json(document)
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}") as refused:
+        Rollup.from_json(mutated(_rollup().to_json(), path, value))
     assert "\n" not in str(refused.value)
 
 
