@@ -22,8 +22,9 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from .errors import DigestError
+from .feed_index import parse_index
 from .filters import NO_FILTERS, Filters
-from .keys import DIGEST_PREFIX, day_of_digest_key, digest_key
+from .keys import DIGEST_PREFIX, FEED_INDEX_KEY, day_of_digest_key, digest_key
 from .model import Digest
 from .pipeline import PaperSource, RunResult, run_day
 from .settings import PostSettings
@@ -197,6 +198,23 @@ def stored_days(store: Store, first: date, last: date) -> set[date]:
         if day is not None and first <= day:
             found.add(day)
     return found
+
+
+def publish_span(store: Store, first: date, last: date, tally: Tally) -> tuple[date, date] | None:
+    """The days a backfill's one publish covers: those it wrote, and any stored day of
+    `first`..`last` the feeds do not list yet (one an interrupted backfill wrote while
+    its lease kept the feed function off); None when there is nothing to publish, so a
+    repeated backfill writes nothing. A LIST and a GET of the feed index."""
+    found = store.get(FEED_INDEX_KEY)
+    try:
+        months = parse_index(found.body)["months"] if found is not None else {}
+    except ValueError:
+        months = {}  # unreadable: every day is published again (and the index rebuilt)
+    listed = {day for days in months.values() for day in days}
+    days = [day for day in stored_days(store, first, last) if day.isoformat() not in listed]
+    if tally.written_from is not None and tally.written_to is not None:
+        days += [tally.written_from, tally.written_to]
+    return (min(days), max(days)) if days else None
 
 
 def readable_digest(store: Store, day: date) -> bool:

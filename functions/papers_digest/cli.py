@@ -222,9 +222,11 @@ def _backfill(args: argparse.Namespace) -> dict[str, Any]:
 
     import requests
 
-    from .backfill import DayOutcome, LeaseKeeper, Tally, backfill, days_between
+    from .backfill import DayOutcome, LeaseKeeper, Tally, backfill, days_between, publish_span
     from .publish import publish_days
     from .ratelimit import RateGate
+    from .rollup_feed import publish_rollups
+    from .rollups import scheduled_rollups
     from .settings import filter_settings, post_settings, source_settings
     from .settings.backfill import backfill_settings
     from .source import DailyPapersClient
@@ -289,9 +291,11 @@ def _backfill(args: argparse.Namespace) -> dict[str, Any]:
         )
         tally = run.tally()
         tally.requests = gate.passed
-        published = None
-        if tally.written_from and tally.written_to:
-            published = publish_days(store, tally.written_from, tally.written_to, feeds)
+        span = publish_span(store, first, last, tally)
+        published = publish_days(store, *span, feeds) if span else None
+        rollups = scheduled_rollups(store, days_between(first, last), settings, clock())
+        if any(rollup["status"] in {"created", "updated"} for rollup in rollups):
+            publish_rollups(store, feeds)
     finally:
         if bar is not None:
             bar.close()
@@ -303,7 +307,11 @@ def _backfill(args: argparse.Namespace) -> dict[str, Any]:
         "days": total,
         **tally.to_json(),
         "feeds": published.summary() if published else None,
-        "keys_written": list(published.keys_written) if published else [],
+        "rollups": {rollup["period"]: rollup["status"] for rollup in rollups},
+        "keys_written": [
+            *(published.keys_written if published else ()),
+            *(key for rollup in rollups for key in rollup.get("keys_written", ())),
+        ],
     }
 
 
@@ -397,13 +405,18 @@ def _describe(command: str, result: dict[str, Any]) -> str:
             f"\n  failed {entry['day']}: {entry['error']}" for entry in result["failed_days"]
         )
         more = result["failed"] - len(result["failed_days"])
-        feeds = "feeds published once" if result["feeds"] else "feeds untouched (nothing written)"
+        feeds = "feeds published once" if result["feeds"] else "feeds untouched (nothing new)"
+        built = sum(status in {"created", "updated"} for status in result["rollups"].values())
+        broken = [period for period, status in result["rollups"].items() if status == "failed"]
         return (
             f"backfill {result['from']}..{result['to']}: {result['days']} days: "
             f"{result['written']} written, {result['unchanged']} unchanged, "
             f"{result['empty']} empty, {result['skipped']} already stored, "
-            f"{result['failed']} failed; {result['requests']} API requests; {feeds}"
-            f"{failed}" + (f"\n  and {more} more failed" if more > 0 else "")
+            f"{result['failed']} failed; {result['requests']} API requests; {feeds}; "
+            f"roll-ups: {built} of {len(result['rollups'])} written"
+            + (f", failed: {', '.join(broken)}" if broken else "")
+            + f"{failed}"
+            + (f"\n  and {more} more failed" if more > 0 else "")
         )
     if command == "run":
         made = result.get("summaries")
@@ -466,7 +479,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         hint = "" if debug else "; run again with --debug to see the traceback"
         parser.exit(1, f"papers-digest: error: unexpected {type(exc).__name__}{hint}\n")
     print(json.dumps(result, ensure_ascii=False) if args.json else _describe(args.command, result))
-    return 1 if args.command == "backfill" and result["failed"] else 0
+    if args.command == "backfill":  # a failed day or roll-up: the summary names it
+        return int(bool(result["failed"]) or "failed" in result["rollups"].values())
+    return 0
 
 
 if __name__ == "__main__":

@@ -281,14 +281,13 @@ def _backfill(request: BackfillRequest, context: LambdaContext) -> dict[str, Any
                 refetch=request.refetch,
                 summaries=request.summaries,
             )
-            _lambda().invoke(
-                FunctionName=context.function_name,
-                InvocationType="Event",
-                Payload=json.dumps(handover).encode("utf-8"),
-            )
+            _invoke(context.function_name, handover)
             logger.info("backfill continues in a new invocation", extra=summary)
             return summary
-    _end_backfill(store, keeper, tally)
+    finished = run.next_day is None  # else stuck: the roll-ups wait for the backfill's rerun
+    summary["rollups_asked"] = _end_backfill(
+        store, keeper, origin, request.last, tally, context if finished else None
+    )
     if run.next_day is not None:
         why = "finished no day" if not run.outcomes else f"reached {MAX_HOPS} invocations"
         raise DigestError(
@@ -300,18 +299,39 @@ def _backfill(request: BackfillRequest, context: LambdaContext) -> dict[str, Any
     return summary
 
 
-def _end_backfill(store: S3Store, keeper: Any, tally: Any) -> None:
-    """Release the lease, then ask the feed function for one publish of the days written."""
+def _end_backfill(
+    store: S3Store,
+    keeper: Any,
+    first: date,
+    last: date,
+    tally: Any,
+    context: LambdaContext | None,
+) -> list[str]:
+    """Release the lease; ask the feed function for one publish of the days written (and
+    of any stored day of the range its feeds lack), and, given the `context` of a
+    backfill that reached its end, this function for the roll-up of each closed week and
+    month of the range, one asynchronous invocation each (a roll-up writes only what
+    changed). Returns the periods asked for."""
+    from .backfill import days_between, publish_span
+    from .rollup import due_periods
+
     keeper.release()
     feed = os.environ.get("FEED_FUNCTION_NAME", "")
-    if tally.written_from is None or tally.written_to is None:
-        return
-    if not feed:
+    span = publish_span(store, first, last, tally)
+    if span is not None and not feed:
         logger.warning("FEED_FUNCTION_NAME is not set: the feeds were not asked to publish")
-        return
-    event = {
-        "publish": {"from": tally.written_from.isoformat(), "to": tally.written_to.isoformat()}
-    }
+    elif span is not None:
+        event = {"publish": {"from": span[0].isoformat(), "to": span[1].isoformat()}}
+        _invoke(feed, event)
+    if context is None:
+        return []
+    periods = [period.id for period in due_periods(days_between(first, last))]
+    for period in periods:
+        _invoke(context.function_name, {"rollup": period})
+    return periods
+
+
+def _invoke(function: str, event: dict[str, Any]) -> None:
     _lambda().invoke(
-        FunctionName=feed, InvocationType="Event", Payload=json.dumps(event).encode("utf-8")
+        FunctionName=function, InvocationType="Event", Payload=json.dumps(event).encode("utf-8")
     )

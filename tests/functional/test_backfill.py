@@ -206,6 +206,11 @@ def test_a_backfill_killed_half_way_resumes_where_it_stopped(
         process.wait(timeout=10)
         finished = {path.name: path.stat().st_ino for path in _listed(digests)}
         assert 20 <= len(finished) < DAYS
+        for _ in range(50):  # requests the killed process sent may still be arriving
+            seen = len(server.requests)
+            time.sleep(0.1)
+            if len(server.requests) == seen:
+                break
         first_run = len(server.requests)
         server.requests.clear()
 
@@ -228,6 +233,28 @@ def test_a_backfill_killed_half_way_resumes_where_it_stopped(
     assert first_run + len(asked) <= DAYS + 2  # at most the days in flight at the kill, twice
     for name, inode in finished.items():  # a finished day's digest was not written again
         assert (digests / name).stat().st_ino == inode
+    # One publish for all 60 days: the killed run's too, which it never published.
+    index = json.loads((out / "state" / "feed-index.json").read_text())
+    assert sorted(day for days in index["months"].values() for day in days) == sorted(sixty_days)
+    # Every week and month the range closed is rolled up: May, and W18 to W26 (June 29 is
+    # a Monday; June is not over).
+    weeks = [f"2026-W{week}" for week in range(18, 27)]
+    assert summary["rollups"] == {period: "created" for period in ["2026-05", *weeks]}
+    assert (out / "digests" / "monthly" / "2026-05.json").is_file()
+
+    with ReplayServer(sixty_days) as server:  # a repeated backfill writes nothing
+        repeated = subprocess.run(
+            [*CLI, *args, "--api-base", server.url],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert server.requests == []
+    assert repeated.returncode == 0, repeated.stderr
+    again_summary = json.loads(repeated.stdout)
+    assert (again_summary["keys_written"], again_summary["feeds"]) == ([], None)
+    assert set(again_summary["rollups"].values()) == {"unchanged"}
     assert len(_listed(digests)) == DAYS
 
 
@@ -384,7 +411,13 @@ def test_a_range_longer_than_one_invocation_continues_in_the_next(
     assert publish["InvocationType"] == "Event"
     assert publish["Payload"] == {"publish": {"from": FIRST.isoformat(), "to": last.isoformat()}}
     assert lease.holding(store, last, datetime.now(UTC)) is None
-    assert len(fake.invoked) == 2
+    # and a roll-up invocation for each week the range closed (May is not over by the 20th)
+    rollups = fake.invoked[2:]
+    assert [call["Payload"] for call in rollups] == [
+        {"rollup": week} for week in ("2026-W18", "2026-W19", "2026-W20")
+    ]
+    assert {call["FunctionName"] for call in rollups} == {FakeLambdaContext.function_name}
+    assert second_hop["rollups_asked"] == ["2026-W18", "2026-W19", "2026-W20"]
 
 
 def test_an_invocation_that_can_finish_no_day_does_not_hand_over(

@@ -26,6 +26,9 @@ def test_event_invokes_its_handler(
 ) -> None:
     monkeypatch.setenv("HF_API_BASE", replay.url)
     monkeypatch.setenv("SITE_URL", "https://papers.example.com")
+    invoked: list[dict[str, Any]] = []  # what a backfill asks of Lambda at its end
+    lambda_client = type("Lambda", (), {"invoke": lambda _self, **call: invoked.append(call)})
+    monkeypatch.setattr(digest_handler, "_lambda", lambda_client)
     event = json.loads(path.read_text("utf-8"))
     function = path.name.split("-")[0]
     # A digest has landed before the feed function starts, or a roll-up of its week is built.
@@ -36,6 +39,7 @@ def test_event_invokes_its_handler(
 
     if "from" in event:  # a backfill: one day of papers, one without (not recorded)
         assert (result["written"], result["empty"], result["failed"]) == (1, 1, 0)
+        assert [json.loads(call["Payload"]) for call in invoked] == [{"rollup": "2026-07"}]
     elif function == "digest":
         assert result["status"] == "created"
         assert len(result["keys_written"]) == 2
