@@ -119,15 +119,16 @@ def scheduled_rollups(
     days_run: Iterable[date],
     settings: PostSettings,
     now: datetime,
-    keep_going: Callable[[], bool],
+    keep_going: Callable[[], bool] = lambda: True,
 ) -> list[dict[str, Any]]:
     """After a scheduled run: build the closed periods holding the days it (re)wrote
     (rollup.due_periods), and the latest closed week and month if their roll-up is
     missing (a HEAD each), so a roll-up whose build failed is built by the next run.
-    That is at most one week and one month a run (its days are three in a row). A period
-    starts only while `keep_going()` (the invocation has time left for what follows);
-    one that does not is reported `deferred`, written not at all. Never raises: a failed
-    roll-up is logged and reported with status `failed`, and the day's digest stands."""
+    That is at most one week and one month for a scheduled run (its days are three in a
+    row). A period starts only while `keep_going()` (the digest function: the invocation
+    has time left for what follows; a terminal has no limit); one that does not is
+    reported `deferred`, written not at all. Never raises: a failed roll-up is logged and
+    reported with status `failed`, and the day's digest stands."""
     days = list(days_run)
     if not days:
         return []
