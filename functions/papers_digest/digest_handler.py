@@ -50,6 +50,9 @@ HANDOVER = timedelta(minutes=5)
 # A refreshed day starts only with time left for its fetch (50 s at most), its writes and
 # the blog repository's commit (45 s at most) after it.
 REFRESH_RESERVE_SECONDS = 50 + WRITE_RESERVE_SECONDS + 45
+# A roll-up starts only with time left for one (a month: about 40 S3 requests, two
+# seconds at S3's usual pace, with room for slow ones) and the blog repository's commit.
+ROLLUP_RESERVE_SECONDS = 15 + 45
 logger = Logger()
 metrics = Metrics()
 
@@ -97,10 +100,17 @@ def _repository(settings: GitHubSettings) -> GitHubRepository:
     return GitHubRepository(settings, token, token_source)
 
 
-def _rollups(store: S3Store, days: list[date], settings: PostSettings, now: datetime) -> Any:
-    """The roll-ups of the periods the run closed (rollups.scheduled_rollups): a failed
-    one is logged and counted (`RollupsFailed`), never fails the day."""
-    results = scheduled_rollups(store, days, settings, now)
+def _rollups(
+    store: S3Store, days: list[date], settings: PostSettings, now: datetime, context: LambdaContext
+) -> Any:
+    """The roll-ups of the periods the run closed (rollups.scheduled_rollups), each only
+    with ROLLUP_RESERVE_SECONDS left: a failed one is logged and counted
+    (`RollupsFailed`), never fails the day."""
+
+    def keep_going() -> bool:
+        return bool(context.get_remaining_time_in_millis() / 1000 > ROLLUP_RESERVE_SECONDS)
+
+    results = scheduled_rollups(store, days, settings, now, keep_going)
     failed = sum(result["status"] == "failed" for result in results)
     if failed:  # emitted only then: a metric costs per month it is published in
         metrics.add_metric("RollupsFailed", MetricUnit.Count, failed)
@@ -165,7 +175,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             metrics.add_metric("RefreshFailed", MetricUnit.Count, len(refreshed.failed))
         summary["refresh"] = refreshed.summary()
         # the weeks and months the run closed, or whose days the refresh rewrote
-        summary["rollups"] = _rollups(store, [result.day, *refreshed.rewritten], settings, now)
+        days_run = [result.day, *refreshed.rewritten]
+        summary["rollups"] = _rollups(store, days_run, settings, now, context)
     # Read only now: a bad blog setting must not keep the day from being stored. A
     # failure from here raises, so Lambda retries and the alarm fires.
     github = github_settings(os.environ)

@@ -45,7 +45,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     bucket = os.environ.get("DIGEST_BUCKET", "")
     request = feed_request(event, bucket)
     if request.ignored is not None:
-        logger.warning("ignoring an object outside digests/", extra={"key": request.ignored})
+        logger.warning(
+            "ignoring an object that is neither a digest nor a roll-up",
+            extra={"key": request.ignored},
+        )
         result = PublishResult("ignored", notes=(f"not a digest: {request.ignored}",))
     else:
         store, settings = S3Store(bucket), feed_settings(os.environ)

@@ -2,8 +2,9 @@
 
 A period is an ISO week (Monday to Sunday, `2026-W31`) or a calendar month (`2026-07`).
 Its ranking is over every paper of its days, listed or not (a digest keeps the whole day,
-model.Digest.unlisted), each paper once at its latest upvotes: the value in the newest
-digest that holds it (by day, then `generated_at`), since upvotes only settle later."""
+model.Digest.unlisted), each paper once at its latest upvotes: the value in the digest
+fetched last that holds it (by `generated_at`, then day), since upvotes only settle later
+and a refresh, a backfill or a chosen day's run may fetch an earlier day after a later one."""
 
 from __future__ import annotations
 
@@ -323,10 +324,10 @@ def roll_up(
 ) -> Rollup | None:
     """The roll-up of `period` from its days' digests (others are ignored), or None when
     they hold no paper."""
-    ordered = sorted((d for d in digests if d.day in period), key=lambda d: (d.day, d.generated_at))
+    ordered = sorted((d for d in digests if d.day in period), key=lambda d: (d.generated_at, d.day))
     latest: dict[str, Paper] = {}
     featured: dict[str, set[date]] = {}
-    for digest in ordered:  # a later digest's value replaces an earlier one's
+    for digest in ordered:  # a digest fetched later replaces the value of one fetched earlier
         for paper in (*digest.papers, *digest.unlisted):
             latest[paper.arxiv_id] = paper
             featured.setdefault(paper.arxiv_id, set()).add(digest.day)

@@ -7,7 +7,7 @@ first, as `pipeline.run_day` does."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
@@ -115,13 +115,20 @@ def _decide(stored: StoredObject | None, fresh: dict[str, Any], body: bytes) -> 
 
 
 def scheduled_rollups(
-    store: Store, days_run: Iterable[date], settings: PostSettings, now: datetime
+    store: Store,
+    days_run: Iterable[date],
+    settings: PostSettings,
+    now: datetime,
+    keep_going: Callable[[], bool] = lambda: True,
 ) -> list[dict[str, Any]]:
     """After a scheduled run: build the closed periods holding the days it (re)wrote
     (rollup.due_periods), and the latest closed week and month if their roll-up is
     missing (a HEAD each), so a roll-up whose build failed is built by the next run.
-    Never raises: a failed roll-up is logged and reported with status `failed`, and the
-    day's digest stands."""
+    That is at most one week and one month for a scheduled run (its days are three in a
+    row). A period starts only while `keep_going()` (the digest function: the invocation
+    has time left for what follows; a terminal has no limit); one that does not is
+    reported `deferred`, written not at all. Never raises: a failed roll-up is logged and
+    reported with status `failed`, and the day's digest stands."""
     days = list(days_run)
     if not days:
         return []
@@ -131,6 +138,10 @@ def scheduled_rollups(
     last_month = Period.month_of((latest + timedelta(days=1)).replace(day=1) - timedelta(days=1))
     results = []
     for period in sorted(periods | {last_week, last_month}):
+        if not keep_going():
+            log.warning("the %s roll-up is deferred: too little time left", period.id)
+            results.append({"period": period.id, "status": "deferred"})
+            continue
         try:
             if period not in periods and store.head_etag(period.key) is not None:
                 continue

@@ -37,7 +37,7 @@ ET.register_namespace("content", CONTENT_NS)
 
 def render_day_feed(index: Mapping[str, Any], settings: FeedSettings) -> bytes:
     """`feed.xml`: one item per daily digest, newest first."""
-    rss, channel = _channel(index, settings, FEED_KEY, "days", settings.title)
+    rss, channel = _index_channel(index, settings, FEED_KEY, "days", settings.title)
     for day, entry in sorted(index["days"].items(), reverse=True):
         item = sub(channel, "item")
         sub(item, "title", plain_text(f"{settings.title} - {day}"))
@@ -52,7 +52,9 @@ def render_day_feed(index: Mapping[str, Any], settings: FeedSettings) -> bytes:
 
 def render_papers_feed(index: Mapping[str, Any], settings: FeedSettings) -> bytes:
     """`papers.xml`: one item per paper, the newest featured day first."""
-    rss, channel = _channel(index, settings, PAPERS_FEED_KEY, "papers", f"{settings.title}: papers")
+    rss, channel = _index_channel(
+        index, settings, PAPERS_FEED_KEY, "papers", f"{settings.title}: papers"
+    )
     for data in sorted(index["papers"].values(), key=paper_order):
         paper = Paper.from_json(data)
         item = sub(channel, "item")
@@ -90,19 +92,14 @@ def render_rollups_feed(rollups: list[Rollup], settings: FeedSettings) -> bytes:
     item links to the site (no setting names a roll-up's post URL); its description holds
     the statistics and the ranked papers, each linking to Hugging Face."""
     ordered = sorted(rollups, key=lambda r: (r.period.end, r.period.kind), reverse=True)
-    lang = ordered[0].lang if ordered else settings.language
-    rss = ET.Element("rss", {"version": "2.0"})
-    channel = sub(rss, "channel")
-    sub(channel, "title", plain_text(f"{settings.title}: weekly and monthly"))
-    sub(channel, "link", f"{settings.site_url}/")
-    sub(channel, "description", DESCRIPTIONS["rollups"][lang])
-    sub(channel, "language", lang)
-    if ordered:
-        built = max(rollup.generated_at for rollup in ordered)
-        sub(channel, "lastBuildDate", format_datetime(built))
-    sub(channel, "generator", "hf-papers-digest")
-    sub(channel, f"{{{ATOM_NS}}}link", href=f"{settings.site_url}/{ROLLUPS_FEED_KEY}",
-        rel="self", type="application/rss+xml")  # fmt: skip
+    rss, channel = _channel(
+        settings,
+        ROLLUPS_FEED_KEY,
+        "rollups",
+        f"{settings.title}: weekly and monthly",
+        lang=ordered[0].lang if ordered else settings.language,
+        built=max((rollup.generated_at for rollup in ordered), default=None),
+    )
     for rollup in ordered:
         kind = "Weekly" if rollup.period.kind == "week" else "Monthly"
         item = sub(channel, "item")
@@ -123,18 +120,25 @@ def render_rollups_feed(rollups: list[Rollup], settings: FeedSettings) -> bytes:
     return xml_document(rss)
 
 
-def _channel(
+def _index_channel(
     index: Mapping[str, Any], settings: FeedSettings, key: str, kind: str, title: str
 ) -> tuple[ET.Element, ET.Element]:
-    """The channel, in the language of the newest post."""
+    """The channel of a feed of the index, in the language of the newest post."""
     lang = language(index, settings.language)
+    return _channel(settings, key, kind, title, lang=lang, built=last_build(index))
+
+
+def _channel(
+    settings: FeedSettings, key: str, kind: str, title: str, *, lang: str, built: datetime | None
+) -> tuple[ET.Element, ET.Element]:
+    """The RSS document and its channel: `kind`'s description in `lang`, built at `built`
+    (no lastBuildDate when there is nothing yet), its own address as the self link."""
     rss = ET.Element("rss", {"version": "2.0"})
     channel = sub(rss, "channel")
     sub(channel, "title", plain_text(title))
     sub(channel, "link", f"{settings.site_url}/")
     sub(channel, "description", DESCRIPTIONS[kind][lang])
     sub(channel, "language", lang)
-    built = last_build(index)
     if built is not None:
         sub(channel, "lastBuildDate", format_datetime(built))
     sub(channel, "generator", "hf-papers-digest")

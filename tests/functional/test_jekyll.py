@@ -10,18 +10,18 @@ import shutil
 import xml.etree.ElementTree as ET
 from collections import Counter
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import feedparser
 import pytest
 
-from papers_digest.keys import post_key
+from papers_digest.keys import post_key, rollup_post_key
 from papers_digest.model import Digest, Paper, clean_text, parse_day_response, rank
 from papers_digest.pipeline import run_day
-from papers_digest.render import render_post
-from papers_digest.rollup import Period
+from papers_digest.render import render_post, render_rollup_post
+from papers_digest.rollup import TOP_COUNTS, Period, roll_up
 from papers_digest.rollups import build_rollup
 from papers_digest.settings import PostSettings, post_settings
 from papers_digest.store import FolderStore
@@ -74,7 +74,16 @@ ROLLUPS = [
     Expected(date(2026, 8, 1), "/posts/hf-monthly-papers-2026-07/", REAL[0].title, MONTH.title),
     Expected(date(2026, 8, 3), "/posts/hf-weekly-papers-2026-w31/", REAL[0].title, WEEK.title),
 ]
-EVERY = POSTS + ROLLUPS
+# The hostile corpus as a week's titles, organizations and AI keywords, in each language.
+HOSTILE_WEEKS = {"ko": Period.parse("2026-W30"), "en": Period.parse("2026-W29")}
+HOSTILE_ROLLUPS = [
+    Expected(period.end + timedelta(days=1), f"/posts/{period.slug}/",
+             HOSTILE[0].replace("<", "＜").replace(">", "＞"), period.title)
+    for period in HOSTILE_WEEKS.values()
+]  # fmt: skip
+# A day published on the morning W31's roll-up is dated: the two share their `date`.
+NEXT_DAY = Expected(date(2026, 8, 3), "/posts/hf-daily-papers-2026-08-03/", REAL[0].title)
+EVERY = POSTS + ROLLUPS + HOSTILE_ROLLUPS + [NEXT_DAY]
 SMART_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
 
 
@@ -163,6 +172,17 @@ def blog(tmp_path_factory: pytest.TempPathFactory) -> Blog:
         built = build_rollup(july, period, settings, NOW)
         (post,) = [key for key in built.keys_written if key.startswith("_posts/")]
         shutil.copy(root / "july" / post, site / post)
+    write_post(site, NEXT_DAY.day, REAL[:3], KO)
+    for lang, period in HOSTILE_WEEKS.items():
+        tagged = tuple(replace(paper, ai_keywords=(paper.title,)) for paper in hostile)
+        day = period.start + timedelta(days=2)
+        digest = Digest(day, tagged, len(tagged), KO.publish_datetime(day), NOW)
+        published = KO.publish_datetime(period.end + timedelta(days=1))
+        rollup = roll_up(period, [digest], top_n=len(hostile), lang=lang, generated_at=NOW,
+                         published_at=published)  # fmt: skip
+        assert rollup is not None
+        post = render_rollup_post(rollup, KO)
+        (site / rollup_post_key(period.id, period.end)).write_text(post, encoding="utf-8")
     posts = len(list((site / "_posts").glob("*.md")))
     return Blog(root / "out", build(site, root / "out"), posts)
 
@@ -191,26 +211,71 @@ def test_each_post_has_its_own_page_with_plain_title_and_description(
     assert live_markup(page.content) == []
 
 
+def home_pages(blog: Blog) -> list[str]:
+    """The home page and the pages its pagination adds (`/page2/`, ...), in order."""
+    pages = [blog.out / "index.html"]
+    while (blog.out / f"page{len(pages) + 1}" / "index.html").is_file():
+        pages.append(blog.out / f"page{len(pages) + 1}" / "index.html")
+    return [page.read_text(encoding="utf-8") for page in pages]
+
+
 def test_the_home_page_lists_each_post_once_by_title(blog: Blog) -> None:
-    home = Page((blog.out / "index.html").read_text(encoding="utf-8"))
-    cards = Counter(home.headings)
+    pages = home_pages(blog)
+    cards = Counter(heading for page in pages for heading in Page(page).headings)
     for post in EVERY:
         assert cards[(post.path, post.title)] == 1
-    listing = (blog.out / "index.html").read_text(encoding="utf-8").split('id="post-list"')[1]
-    assert live_markup(listing.split('class="pagination')[0]) == []
+    for page in pages:
+        listing = page.split('id="post-list"')[1]
+        assert live_markup(listing.split('class="pagination')[0]) == []
+
+
+def test_a_roll_up_sits_between_its_period_s_last_day_and_the_next(blog: Blog) -> None:
+    """Newest first: a roll-up is dated the morning after its period, like the next day's
+    post; Jekyll orders posts of one date by their file, named by the period's last day."""
+    ours = {post.path for post in EVERY}
+    shown = [path for page in home_pages(blog) for path, _ in Page(page).headings if path in ours]
+    assert shown == [
+        "/posts/hf-daily-papers-2026-08-03/",
+        "/posts/hf-weekly-papers-2026-w31/",  # 08-03 09:15, as the day above
+        "/posts/hf-monthly-papers-2026-07/",
+        "/posts/hf-daily-papers-2026-07-31/",
+        "/posts/hf-daily-papers-2026-07-30/",
+        "/posts/hf-daily-papers-2026-07-29/",
+        "/posts/daily-papers-2026-07-28/",
+        "/posts/hf-weekly-papers-2026-w30/",
+        "/posts/hf-weekly-papers-2026-w29/",
+        "/posts/hf-daily-papers-2026-01-28/",
+    ]
+
+
+def test_hostile_text_in_a_roll_up_shows_as_written_and_runs_nothing(blog: Blog) -> None:
+    for period in HOSTILE_WEEKS.values():
+        body = Page(blog.page(f"/posts/{period.slug}/")).content
+        assert "{{ site.title }}" in body  # not run as Liquid
+        assert "{% raw %}" in body
+        assert "MrTishca" not in body  # the theme's site title
+        assert live_markup(body) == []
+        shown = visible_text(body)
+        # Each title shows as a title and an organization in the ranking, and the first
+        # TOP_COUNTS by name (each counts one paper) in the organizations and keywords too.
+        counted = sorted(HOSTILE)[:TOP_COUNTS]
+        for title in HOSTILE:
+            unformatted = plain(re.split("[*`]", title)[0])[:200]
+            assert shown.count(unformatted) >= (4 if title in counted else 2), unformatted
 
 
 def test_the_atom_feed_lists_each_post_once(blog: Blog) -> None:
     feed = feedparser.parse((blog.out / "feed.xml").read_bytes(), sanitize_html=False)
     assert not feed.bozo, feed.bozo_exception
-    # Chirpy's feed holds the 5 newest posts: the two roll-ups and three days.
-    newest_first = sorted(EVERY, key=lambda post: post.day, reverse=True)[:5]
+    # Chirpy's feed holds the 5 newest posts: the two roll-ups and three days (08-03 and
+    # W31's roll-up share their date: the day's file sorts after the roll-up's).
+    newest_first = [NEXT_DAY, ROLLUPS[1], ROLLUPS[0], POSTS[1], POSTS[2]]
     assert [entry.title for entry in feed.entries] == [post.title for post in newest_first]
     ids = [entry.id for entry in feed.entries]
     assert len(set(ids)) == 5
     assert all(i.endswith(post.path) for i, post in zip(ids, newest_first, strict=True))
     assert [entry.link for entry in feed.entries] == ids
-    week, month, real, hostile_day = feed.entries[:4]
+    week, month, real, hostile_day = feed.entries[1:5]
     for entry, published in ((week, datetime(2026, 8, 3, 0, 15, tzinfo=UTC)),
                              (month, datetime(2026, 8, 1, 0, 15, tzinfo=UTC)),
                              (real, datetime(2026, 7, 31, 0, 15, tzinfo=UTC))):  # fmt: skip

@@ -127,7 +127,7 @@ def test_a_rebuild_writes_only_what_changed(bucket: FolderStore) -> None:
     source = MonthSource()
     raised = next(i for i in source.days[REAL_DAY] if i["paper"]["id"] == "2607.27919")
     raised["paper"]["upvotes"] = 170
-    later = datetime(2026, 8, 2, tzinfo=UTC)
+    later = datetime(2026, 8, 4, tzinfo=UTC)  # a refresh fetches after the first run
     assert run_day(REAL_DAY, source=source, store=bucket, settings=SETTINGS, now=later).status == (
         "updated"
     )
@@ -278,10 +278,44 @@ def test_scheduled_rollups_never_raise(month: FolderStore) -> None:
         def list_keys(self, prefix: str, start_after: str = "") -> Iterator[str]:
             raise OSError("disk on fire")
 
-    results = scheduled_rollups(Broken(month.root), [date(2026, 8, 2)], SETTINGS, NOW)
+    results = scheduled_rollups(Broken(month.root), [date(2026, 8, 2)], SETTINGS, NOW,
+                                lambda: True)  # fmt: skip
     assert [(r["period"], r["status"], r["error"]) for r in results] == [
         ("2026-07", "failed", "OSError"), ("2026-W31", "failed", "OSError"),
     ]  # fmt: skip
+
+
+def test_a_roll_up_starts_only_with_time_left(bucket: FolderStore) -> None:
+    """The time check comes before each period: once it says no, the rest are deferred
+    and nothing of theirs is read or written."""
+    answers = iter([True, False])
+    results = scheduled_rollups(bucket, [date(2026, 8, 2)], SETTINGS, NOW, lambda: next(answers))
+    assert [(r["period"], r["status"]) for r in results] == [
+        ("2026-07", "created"), ("2026-W31", "deferred"),
+    ]  # fmt: skip
+    assert bucket.get(W31.key) is None
+
+
+class ShortContext(FakeLambdaContext):
+    """An invocation with less left than a roll-up's reserve."""
+
+    def get_remaining_time_in_millis(self) -> int:
+        return (digest_handler.ROLLUP_RESERVE_SECONDS - 1) * 1000
+
+
+def test_a_run_short_of_time_defers_its_roll_ups_and_keeps_the_day(
+    july_bucket: Any, replay: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_API_BASE", replay.url)
+    monkeypatch.setenv("REFRESH_DAYS", "0")
+    scheduled = {"scheduled_time": "2026-08-01T00:15:00Z"}  # a chosen day builds no roll-up
+    summary = digest_handler.lambda_handler(scheduled, ShortContext())
+    assert (summary["day"], summary["status"]) == ("2026-07-31", "unchanged")
+    # July closes with 07-31; W30 is the latest closed week, missing.
+    assert summary["rollups"] == [
+        {"period": "2026-07", "status": "deferred"}, {"period": "2026-W30", "status": "deferred"},
+    ]  # fmt: skip
+    assert S3Store(BUCKET).get(JULY.key) is None
 
 
 # ---------------------------------------------------------------- the feed function

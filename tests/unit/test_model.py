@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import copy
-import json
 import re
 from dataclasses import replace
 from datetime import UTC, date, datetime
@@ -22,6 +21,7 @@ from papers_digest.model import (
 from papers_digest.render import digest_json
 from tests import hostile
 from tests.conftest import REAL_DAY, SEED_DAY, api_items
+from tests.documents import DELETE, mutated
 
 REAL = api_items(REAL_DAY)
 RANKED = rank(parse_day_response(REAL, REAL_DAY).papers, 30)
@@ -316,24 +316,6 @@ def test_a_version_1_digest_reads_with_no_unlisted_papers() -> None:
     assert Digest.from_json({**document, "unlisted": "x"}).unlisted == ()
 
 
-DELETE = object()
-
-
-def _mutated(path: tuple[str | int, ...], value: Any) -> Any:
-    document: Any = json.loads(json.dumps(DIGEST.to_json()))
-    if not path:
-        return value
-    *parents, last = path
-    holder = document
-    for step in parents:
-        holder = holder[step]
-    if value is DELETE:
-        del holder[last]
-    else:
-        holder[last] = value
-    return document
-
-
 @pytest.mark.parametrize(
     ("path", "value", "message"),
     [
@@ -395,7 +377,7 @@ def test_a_malformed_digest_is_refused_naming_the_field(
     path: tuple[str | int, ...], value: Any, message: str
 ) -> None:
     with pytest.raises(ValueError, match=f"^{re.escape(message)}") as refused:
-        Digest.from_json(_mutated(path, value))
+        Digest.from_json(mutated(DIGEST.to_json(), path, value))
     assert "\n" not in str(refused.value)
 
 

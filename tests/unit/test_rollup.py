@@ -3,11 +3,12 @@ strictly as a digest (tests/hostile.py's corpus included)."""
 
 from __future__ import annotations
 
-import copy
 import json
 import re
+import xml.etree.ElementTree as ET
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from email.utils import format_datetime
 from typing import Any
 
 import pytest
@@ -21,12 +22,15 @@ from papers_digest.keys import (
     rollup_key,
     rollup_post_key,
 )
+from papers_digest.markup import DESCRIPTIONS
 from papers_digest.model import Digest, Paper
 from papers_digest.render import inert, render_rollup_post
 from papers_digest.rollup import Period, Rollup, check_closed, due_periods, roll_up
-from papers_digest.settings import PostSettings, post_settings
+from papers_digest.rss import render_rollups_feed
+from papers_digest.settings import FeedSettings, PostSettings, post_settings
 from tests import hostile
 from tests.digests import REAL_PAPERS
+from tests.documents import mutated
 
 
 @pytest.mark.parametrize(
@@ -161,20 +165,17 @@ def test_a_later_digest_of_the_same_day_has_the_last_word() -> None:
         assert [item.paper.upvotes for item in rollup.papers] == [paper.upvotes]
 
 
-DELETE = object()
-
-
-def _mutated(path: tuple[str | int, ...], value: Any) -> Any:
-    document: Any = copy.deepcopy(_rollup().to_json())
-    *parents, last = path
-    holder = document
-    for step in parents:
-        holder = holder[step]
-    if value is DELETE:
-        del holder[last]
-    else:
-        holder[last] = value
-    return document
+def test_the_digest_fetched_last_has_the_last_word_whatever_its_day() -> None:
+    """A paper featured on 07-30 and 07-31: when 07-30 was fetched again after 07-31 (a
+    chosen day's run, a backfill), its value is the latest, though its day is earlier."""
+    paper = REAL_PAPERS[0]
+    stale = _digest(D("2026-07-31"), (replace(paper, upvotes=1),))
+    fresh = replace(_digest(D("2026-07-30"), (paper,)), generated_at=NOW + timedelta(days=1))
+    rollup = roll_up(W("2026-07"), [stale, fresh], top_n=3, lang="en", published_at=NOW,
+                     generated_at=NOW)  # fmt: skip
+    assert rollup is not None
+    ((only, days),) = [(item.paper, item.days) for item in rollup.papers]
+    assert (only.upvotes, days) == (paper.upvotes, (D("2026-07-30"), D("2026-07-31")))
 
 
 @pytest.mark.parametrize(
@@ -213,16 +214,14 @@ def _mutated(path: tuple[str | int, ...], value: Any) -> Any:
         (("weeks", 0, "week"), "2026-W27", "weeks[0].paper.days is ['2026-07-30'], not 2026-W27"),
         (("lang",), "fr", "lang is 'fr', not one of ko, en"),
         (("generated_at",), "2026-08-03T00:00:00", "generated_at is '2026-08-03T00:00:00', not"),
-        ((), DELETE, ""),
+        ((), [], "roll-up is [], not an object"),
     ],
 )  # fmt: skip
 def test_a_malformed_roll_up_is_refused_naming_the_field(
     path: tuple[str | int, ...], value: Any, message: str
 ) -> None:
-    document = [] if value is DELETE else _mutated(path, value)
-    expected = message or "roll-up is [], not an object"
-    with pytest.raises(ValueError, match=f"^{re.escape(expected)}") as refused:
-        Rollup.from_json(document)
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}") as refused:
+        Rollup.from_json(mutated(_rollup().to_json(), path, value))
     assert "\n" not in str(refused.value)
 
 
@@ -290,3 +289,21 @@ def test_the_roll_up_top_n_has_its_own_setting(value: str | None, expected: int)
 def test_a_bad_roll_up_top_n_is_refused(value: str) -> None:
     with pytest.raises(Exception, match="ROLLUP_TOP_N"):
         post_settings({"ROLLUP_TOP_N": value})
+
+
+def test_rollups_xml_has_the_channel_of_the_other_feeds() -> None:
+    """Empty, in the configured language and with no build time; else in the newest
+    roll-up's language, built when the newest was."""
+    settings = FeedSettings(site_url="https://papers.example.com", language="en")
+    empty = ET.fromstring(render_rollups_feed([], settings)).find("channel")
+    assert empty is not None
+    assert (empty.findtext("language"), empty.find("lastBuildDate")) == ("en", None)
+    assert empty.findtext("description") == DESCRIPTIONS["rollups"]["en"]
+    later = replace(_rollup("2026-W31"), generated_at=NOW + timedelta(hours=1))
+    channel = ET.fromstring(render_rollups_feed([_rollup(), later], settings)).find("channel")
+    assert channel is not None
+    assert channel.findtext("language") == "ko"
+    assert channel.findtext("lastBuildDate") == format_datetime(NOW + timedelta(hours=1))
+    self_link = channel.find("{http://www.w3.org/2005/Atom}link")
+    assert self_link is not None
+    assert self_link.get("href") == "https://papers.example.com/rollups.xml"
