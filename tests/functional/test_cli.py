@@ -123,6 +123,7 @@ ERRORS = [
     (["feed", "--out", "{tmp}/a-file"], 1, "cannot read {tmp}/a-file/state/feed-index.json"),
     (["feed", "--from", "2026-07-01"], 2, "--from and --to go together, without --date"),
     (["feed", "--from", "2026-07-02", "--to", "2026-07-01"], 2, "--from 2026-07-02 is after"),
+    (["feed", "--from", "0001-01-01", "--to", "2026-07-01"], 2, "before Hugging Face Daily Papers"),
 ]  # fmt: skip
 
 

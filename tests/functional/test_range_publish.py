@@ -152,6 +152,8 @@ def test_the_publish_event_publishes_the_range(feed_env: Any) -> None:
         ({"from": "2026-05-20"}, "publish must be"),
         ({"from": "2026-05-20", "to": "2026-5-1"}, "invalid date '2026-5-1'"),
         ({"from": "2026-07-18", "to": "2026-05-20"}, "is after to"),
+        ({"from": "0001-01-01", "to": "9999-12-31"}, "before Hugging Face Daily Papers"),
+        ({"from": "x" * 100_000, "to": "2026-05-20"}, r"invalid date 'x{40}'\.\.\.: expected"),
     ],
 )
 def test_a_bad_publish_event_is_one_clear_error(publish: Any, message: str) -> None:
