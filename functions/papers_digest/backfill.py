@@ -27,6 +27,7 @@ from .filters import NO_FILTERS, Filters
 from .keys import DIGEST_PREFIX, FEED_INDEX_KEY, day_of_digest_key, digest_key
 from .model import Digest
 from .pipeline import PaperSource, RunResult, run_day
+from .ratelimit import MAX_PAUSE, RateGate
 from .settings import PostSettings
 from .store import Store
 from .summarize import SummaryStep
@@ -240,13 +241,20 @@ def backfill(
     summaries: Callable[[], SummaryStep | None] | None = None,
     keep_going: Callable[[], bool] = lambda: True,
     on_day: Callable[[DayOutcome], None] = lambda outcome: None,
+    gate: RateGate | None = None,
+    longest_wait: Callable[[], float] = lambda: MAX_PAUSE,
 ) -> BackfillRun:
     """Run every day from `first` to `last`, at most `concurrency` at a time, oldest
     first. A day already stored (with a readable digest) is skipped unless `refetch`.
     `new_source(stack)` makes a worker's API client (its session entered on `stack`,
     closed at the end). `keep_going()` is asked before each day is started: once it
     says no, the days in flight finish and the rest are left (`next_day`). `on_day` is
-    called in the calling thread as each day ends, in the order they end."""
+    called in the calling thread as each day ends, in the order they end.
+
+    While the API's pause (`gate`, the one the sources share) lasts, no day is started:
+    the days in flight fail when it is longer than their fetch may wait, the next ones
+    wait for it, up to `longest_wait()` seconds; a pause longer than that leaves the rest
+    too, as `keep_going` does."""
     stored = set() if refetch else stored_days(store, first, last)
     local = threading.local()
     made = threading.Lock()
@@ -288,12 +296,18 @@ def backfill(
             while len(pending) >= concurrency:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 finish(done)
-            if not keep_going():
+            if not waited_out(gate, longest_wait) or not keep_going():
                 next_day = day
                 break
             pending.add(pool.submit(work, day, sources))
         finish(wait(pending).done)
     return BackfillRun(first, last, tuple(outcomes), next_day)
+
+
+def waited_out(gate: RateGate | None, longest_wait: Callable[[], float]) -> bool:
+    """Whether no pause the API asked for holds the gate now (after waiting for one that
+    ends within `longest_wait()` seconds, asked only when there is a pause)."""
+    return gate is None or gate.paused_for() == 0 or gate.wait_open(longest_wait())
 
 
 def one_line(exc: BaseException) -> str:

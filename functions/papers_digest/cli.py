@@ -288,6 +288,7 @@ def _backfill(args: argparse.Namespace) -> dict[str, Any]:
             filters=filters,
             summaries=summaries if args.summaries else None,
             on_day=on_day,
+            gate=gate,
         )
         tally = run.tally()
         tally.requests = gate.passed

@@ -245,6 +245,8 @@ def _backfill(request: BackfillRequest, context: LambdaContext) -> dict[str, Any
         summaries=summaries if request.summaries else None,
         keep_going=lambda: left() > reserve,
         on_day=on_day,
+        gate=gate,
+        longest_wait=lambda: left() - reserve,
     )
     tally = run.tally(into=request.tally or Tally())
     tally.requests += gate.passed

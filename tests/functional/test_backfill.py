@@ -48,10 +48,14 @@ CLI = [str(Path(sys.executable).parent / "papers-digest")]
 SERVER_SLACK = 3
 
 
-def run_range(server: ReplayServer, out: Path, gate: RateGate, **options: Any) -> BackfillRun:
+def run_range(
+    server: ReplayServer, out: Path, gate: RateGate, budget: float = 50.0, **options: Any
+) -> BackfillRun:
     def new_source(stack: ExitStack) -> DailyPapersClient:
         session = stack.enter_context(requests.Session())
-        return DailyPapersClient(session, server.url, gate=gate, backoff_seconds=0.01)
+        return DailyPapersClient(
+            session, server.url, gate=gate, backoff_seconds=0.01, budget_seconds=budget
+        )
 
     return backfill(
         options.pop("first", FIRST),
@@ -61,6 +65,7 @@ def run_range(server: ReplayServer, out: Path, gate: RateGate, **options: Any) -
         new_source=new_source,
         now=lambda: datetime.now(UTC),
         concurrency=CONCURRENCY,
+        gate=gate,
         **options,
     )
 
@@ -110,6 +115,26 @@ def test_sixty_days_each_once_within_the_rate_and_pauses_held_by_all_workers(
     for width in (10 / RATE, 30 / RATE, 1.0):
         assert most_in_a_window(times, width) <= allowed_in_a_window(width, RATE) + SERVER_SLACK
     assert gate.pauses == 1
+
+
+def test_a_pause_longer_than_a_fetch_may_wait_fails_only_the_days_in_flight(
+    sixty_days: dict[str, list[Any]], tmp_path: Path
+) -> None:
+    """A 429 asking for more than a day's fetch budget fails the days already started,
+    at once; the next days are not started until the pause is over (before, every day
+    after it failed in a few milliseconds, whatever the range)."""
+    with ReplayServer(sixty_days) as server:
+        server.faults.append(fault_on("2026-05-04", Canned(429, b"{}", {"Retry-After": "0.5"})))
+        gate = RateGate(RATE)
+        run = run_range(server, tmp_path, gate, budget=0.2, last=FIRST + timedelta(days=15))
+        times, dates = list(server.times), [r["date"] for r in server.requests]
+    statuses = Counter(outcome.status for outcome in run.outcomes)
+    assert 1 <= statuses["failed"] <= CONCURRENCY
+    assert statuses["created"] == 16 - statuses["failed"]
+    assert "2026-05-04" in {o.day.isoformat() for o in run.outcomes if o.status == "failed"}
+    limited_at = times[dates.index("2026-05-04")]
+    assert len([t for t in times if limited_at < t < limited_at + 0.5]) <= CONCURRENCY - 1
+    assert run.next_day is None
 
 
 def test_the_policy_header_slows_every_worker(tmp_path: Path) -> None:
