@@ -320,9 +320,10 @@ def one_line(exc: BaseException) -> str:
 
 
 class LeaseKeeper:
-    """Holds the backfill lease (lease.py) on a bucket: taken at the start, renewed once
-    half of it has passed, released at the end. While it is held the feed function leaves
-    the range's digests alone; the backfill publishes them once at its end."""
+    """Holds the backfill lease (lease.py) on a bucket for one invocation (`hop`) of
+    backfill `owner`: taken at the start, renewed once half of it has passed, handed over
+    to the next invocation or released at the end. While it is held the feed function
+    leaves the range's digests alone; the backfill publishes them once at its end."""
 
     def __init__(
         self,
@@ -333,20 +334,43 @@ class LeaseKeeper:
         *,
         length: timedelta,
         now: Callable[[], datetime],
+        hop: int = 1,
     ) -> None:
         self._store, self._first, self._last, self._owner = store, first, last, owner
-        self._length, self._now = length, now
+        self._length, self._now, self._hop = length, now, hop
         self._until: datetime | None = None
 
-    def hold(self, length: timedelta | None = None) -> None:
+    def hold(self, length: timedelta | None = None) -> bool:
+        """Take or renew the lease; False when this hop has handed over already (a
+        repeated delivery of it). Raises lease.LeaseHeld when another backfill has it."""
         from .lease import hold
 
-        self._until = self._now() + (length or self._length)
-        hold(self._store, self._first, self._last, self._owner, self._until)
+        until = self._now() + (length or self._length)
+        held = hold(
+            self._store, self._first, self._last, self._owner, until, now=self._now(),
+            hop=self._hop,
+        )  # fmt: skip
+        self._until = until if held else None
+        return held
 
     def renew_if_due(self) -> None:
         if self._until is not None and self._until - self._now() < self._length / 2:
             self.hold()
+
+    def hand_over(self, invoke_next: Callable[[], None]) -> bool:
+        """Call `invoke_next` once per hop, however often this hop runs: False, calling
+        nothing, when another run of it handed over already. A failed `invoke_next`
+        takes the hand-over back (so Lambda's retry of this hop hands over) and raises."""
+        from .lease import hand_over, take_back
+
+        if not hand_over(self._store, self._owner, self._hop):
+            return False
+        try:
+            invoke_next()
+        except BaseException:
+            take_back(self._store, self._owner, self._hop)
+            raise
+        return True
 
     def release(self) -> None:
         from .lease import release

@@ -126,7 +126,7 @@ def test_a_released_lease_holds_nothing_and_another_owner_cannot_release_it(
     feed_env: Any,
 ) -> None:
     store = S3Store(BUCKET)
-    lease.hold(store, FIRST, LAST, "b-1", NOW + timedelta(minutes=10))
+    lease.hold(store, FIRST, LAST, "b-1", NOW + timedelta(minutes=10), now=NOW)
     lease.release(store, "b-2", NOW)
     assert landed(FIRST)["status"] == "held"
     lease.release(store, "b-1", NOW)
@@ -134,7 +134,7 @@ def test_a_released_lease_holds_nothing_and_another_owner_cannot_release_it(
 
 
 def test_the_publish_event_publishes_the_range(feed_env: Any) -> None:
-    lease.hold(S3Store(BUCKET), FIRST, LAST, "b-1", NOW + timedelta(minutes=10))
+    lease.hold(S3Store(BUCKET), FIRST, LAST, "b-1", NOW + timedelta(minutes=10), now=NOW)
     event = {"publish": {"from": FIRST.isoformat(), "to": LAST.isoformat()}}
 
     result = feed_handler.lambda_handler(event, FakeLambdaContext())
