@@ -11,6 +11,7 @@ import feedparser
 import pytest
 
 from papers_digest import feed_handler, lease
+from papers_digest.days import last_complete_day
 from papers_digest.errors import InvalidEventError
 from papers_digest.feed_index import empty_index, merge_digest, parse_index
 from papers_digest.keys import (
@@ -120,6 +121,19 @@ def test_a_backfills_lease_holds_its_days_events(
 
     assert result["status"] == ("held" if held else "published")
     assert (result["keys_written"] == []) is held
+
+
+def test_the_scheduled_days_digest_is_published_at_once_under_a_backfills_lease(
+    feed_env: Any,
+) -> None:
+    """A backfill up to yesterday holds the feeds; the scheduled run's day landing then is
+    news: published (and its readers notified) as usual, while the older days wait."""
+    store, yesterday = S3Store(BUCKET), last_complete_day(NOW)
+    store_digest(store, digest_for(yesterday))
+    lease.hold(store, FIRST, yesterday, "b-1", NOW + timedelta(minutes=10), now=NOW)
+
+    assert landed(yesterday)["status"] == "published"
+    assert landed(FIRST)["status"] == "held"
 
 
 def test_a_released_lease_holds_nothing_and_another_owner_cannot_release_it(
