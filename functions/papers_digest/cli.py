@@ -101,7 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"API base URL (default: $HF_API_BASE or {SourceSettings.api_base})",
     )
 
-    feed = commands.add_parser("feed", help="publish the RSS feeds from the stored digests")
+    feed = commands.add_parser(
+        "feed", help="publish the feeds and the site's pages from the stored digests"
+    )
     _add_output_options(feed, argparse.SUPPRESS)
     _add_store_options(feed)
     feed.add_argument("--date", metavar="D", help="publish this day's digest into the feeds")
@@ -174,6 +176,7 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
     import requests
 
     from .pipeline import refresh, run_day
+    from .rollups import scheduled_rollups
     from .settings import filter_settings, post_settings, source_settings
     from .source import DailyPapersClient
     from .summarizers import summary_step
@@ -206,10 +209,14 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
         )
 
         summary = run(day).summary()
-        if not args.date:
-            summary["refresh"] = refresh(
+        if not args.date:  # the scheduled run's: the days before again, and the roll-ups
+            refreshed = refresh(
                 day, source.refresh_days, partial(run, keep_fuller=True), lambda: 1.0
-            ).summary()
+            )
+            summary["refresh"] = refreshed.summary()
+            summary["rollups"] = scheduled_rollups(
+                store, [day, *refreshed.rewritten], settings, now
+            )
     return summary
 
 
@@ -431,6 +438,11 @@ def _describe(command: str, result: dict[str, Any]) -> str:
         refreshed = result.get("refresh") or {}
         lines = [f"refreshed {d}: {status}" for d, status in refreshed.get("refreshed", {}).items()]
         lines += [f"could not refresh {d}: {why}" for d, why in refreshed.get("failed", {}).items()]
+        lines += [
+            f"roll-up {rollup['period']}: {rollup['status']}"
+            for rollup in result.get("rollups", [])
+            if rollup["status"] != "unchanged"
+        ]
         again = "".join(f"\n  {line}" for line in lines)
         return (
             f"{result['day']}: {result['status']} ({result['papers']} of "

@@ -102,7 +102,8 @@ def _rollups(store: S3Store, days: list[date], settings: PostSettings, now: date
     one is logged and counted (`RollupsFailed`), never fails the day."""
     results = scheduled_rollups(store, days, settings, now)
     failed = sum(result["status"] == "failed" for result in results)
-    metrics.add_metric("RollupsFailed", MetricUnit.Count, failed)
+    if failed:  # emitted only then: a metric costs per month it is published in
+        metrics.add_metric("RollupsFailed", MetricUnit.Count, failed)
     return results
 
 
@@ -153,7 +154,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         if result.summaries is not None:
             metrics.add_metric(name, MetricUnit.Count, result.summaries[key])
     summary = result.summary()
-    days_run = [result.day]  # and the refreshed days rewritten: for the roll-ups
     if "date" not in event:  # a scheduled run also refreshes the days before; a chosen day not
         refreshed = refresh(
             result.day,
@@ -161,14 +161,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             partial(run, keep_fuller=True),
             lambda: context.get_remaining_time_in_millis() / 1000 - REFRESH_RESERVE_SECONDS,
         )
-        rewritten = sum(digest_key(done.day) in done.keys_written for done in refreshed.results)
-        metrics.add_metric("DaysRefreshed", MetricUnit.Count, rewritten)
-        metrics.add_metric("RefreshFailed", MetricUnit.Count, len(refreshed.failed))
+        if refreshed.failed:  # emitted only then, like every failure count of the archive
+            metrics.add_metric("RefreshFailed", MetricUnit.Count, len(refreshed.failed))
         summary["refresh"] = refreshed.summary()
-        days_run += [
-            done.day for done in refreshed.results if digest_key(done.day) in done.keys_written
-        ]
-    summary["rollups"] = _rollups(store, days_run, settings, now)
+        # the weeks and months the run closed, or whose days the refresh rewrote
+        summary["rollups"] = _rollups(store, [result.day, *refreshed.rewritten], settings, now)
     # Read only now: a bad blog setting must not keep the day from being stored. A
     # failure from here raises, so Lambda retries and the alarm fires.
     github = github_settings(os.environ)
@@ -265,7 +262,8 @@ def _backfill(request: BackfillRequest, context: LambdaContext) -> dict[str, Any
         "this_hop": {"from": request.first.isoformat(), "days": len(run.outcomes)},
         **tally.to_json(),
     }
-    metrics.add_metric("BackfillDaysFailed", MetricUnit.Count, tally.failed)
+    if tally.failed:
+        metrics.add_metric("BackfillDaysFailed", MetricUnit.Count, tally.failed)
     if run.next_day is not None:
         stuck = not run.outcomes or request.hop >= MAX_HOPS
         if not stuck:

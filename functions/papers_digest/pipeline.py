@@ -161,6 +161,11 @@ class Refresh:
     failed: tuple[tuple[date, str], ...] = ()
     not_reached: tuple[date, ...] = ()
 
+    @property
+    def rewritten(self) -> list[date]:
+        """The refreshed days whose digest was written again."""
+        return [done.day for done in self.results if digest_key(done.day) in done.keys_written]
+
     def summary(self) -> dict[str, Any]:
         return {
             "refreshed": {result.day.isoformat(): result.status for result in self.results},

@@ -115,8 +115,8 @@ def publish_days(
     digests: list[Digest] = []
     skipped: list[str] = []
     for day in days:
-        try:
-            digests.append(load_digest(store, day))
+        try:  # the feeds show only the listed papers: the others are not kept in memory
+            digests.append(replace(load_digest(store, day), unlisted=()))
         except CorruptObjectError as exc:
             skipped.append(_skipping(day, exc))
 

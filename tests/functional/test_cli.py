@@ -121,6 +121,8 @@ ERRORS = [
      "cannot write /sys/papers-digest/_posts/2026-07-31-hf-daily-papers.md: Operation not "
      "permitted; check that /sys/papers-digest is a folder you can write"),
     (["feed", "--out", "{tmp}/a-file"], 1, "cannot read {tmp}/a-file/state/feed-index.json"),
+    (["run", "--refresh", "8"], 2, "--refresh='8' must be from 0 to 7"),
+    (["run", "--refresh", "x"], 2, "--refresh='x' is not a whole number"),
     (["feed", "--from", "2026-07-01"], 2, "--from and --to go together, without --date"),
     (["feed", "--from", "2026-07-02", "--to", "2026-07-01"], 2, "--from 2026-07-02 is after"),
     (["feed", "--from", "0001-01-01", "--to", "2026-07-01"], 2, "before Hugging Face Daily Papers"),

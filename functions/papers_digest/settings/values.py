@@ -15,6 +15,7 @@ FLAGS = {
     "TOP_N": "--top",
     "ROLLUP_TOP_N": "--top",
     "MIN_UPVOTES": "--min-upvotes",
+    "REFRESH_DAYS": "--refresh",
     "TEMPLATE_DIR": "--template-dir",
     "SITE_URL": "--site-url",
     "BACKFILL_RATE": "--rate",
