@@ -27,6 +27,7 @@ from .filters import NO_FILTERS, Filters
 from .keys import DIGEST_PREFIX, FEED_INDEX_KEY, day_of_digest_key, digest_key
 from .model import Digest
 from .pipeline import PaperSource, RunResult, run_day
+from .ratelimit import MAX_PAUSE, RateGate
 from .settings import PostSettings
 from .store import Store
 from .summarize import SummaryStep
@@ -240,13 +241,20 @@ def backfill(
     summaries: Callable[[], SummaryStep | None] | None = None,
     keep_going: Callable[[], bool] = lambda: True,
     on_day: Callable[[DayOutcome], None] = lambda outcome: None,
+    gate: RateGate | None = None,
+    longest_wait: Callable[[], float] = lambda: MAX_PAUSE,
 ) -> BackfillRun:
     """Run every day from `first` to `last`, at most `concurrency` at a time, oldest
     first. A day already stored (with a readable digest) is skipped unless `refetch`.
     `new_source(stack)` makes a worker's API client (its session entered on `stack`,
     closed at the end). `keep_going()` is asked before each day is started: once it
     says no, the days in flight finish and the rest are left (`next_day`). `on_day` is
-    called in the calling thread as each day ends, in the order they end."""
+    called in the calling thread as each day ends, in the order they end.
+
+    While the API's pause (`gate`, the one the sources share) lasts, no day is started:
+    the days in flight fail when it is longer than their fetch may wait, the next ones
+    wait for it, up to `longest_wait()` seconds; a pause longer than that leaves the rest
+    too, as `keep_going` does."""
     stored = set() if refetch else stored_days(store, first, last)
     local = threading.local()
     made = threading.Lock()
@@ -288,12 +296,18 @@ def backfill(
             while len(pending) >= concurrency:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 finish(done)
-            if not keep_going():
+            if not waited_out(gate, longest_wait) or not keep_going():
                 next_day = day
                 break
             pending.add(pool.submit(work, day, sources))
         finish(wait(pending).done)
     return BackfillRun(first, last, tuple(outcomes), next_day)
+
+
+def waited_out(gate: RateGate | None, longest_wait: Callable[[], float]) -> bool:
+    """Whether no pause the API asked for holds the gate now (after waiting for one that
+    ends within `longest_wait()` seconds, asked only when there is a pause)."""
+    return gate is None or gate.paused_for() == 0 or gate.wait_open(longest_wait())
 
 
 def one_line(exc: BaseException) -> str:
@@ -306,9 +320,10 @@ def one_line(exc: BaseException) -> str:
 
 
 class LeaseKeeper:
-    """Holds the backfill lease (lease.py) on a bucket: taken at the start, renewed once
-    half of it has passed, released at the end. While it is held the feed function leaves
-    the range's digests alone; the backfill publishes them once at its end."""
+    """Holds the backfill lease (lease.py) on a bucket for one invocation (`hop`) of
+    backfill `owner`: taken at the start, renewed once half of it has passed, handed over
+    to the next invocation or released at the end. While it is held the feed function
+    leaves the range's digests alone; the backfill publishes them once at its end."""
 
     def __init__(
         self,
@@ -319,20 +334,43 @@ class LeaseKeeper:
         *,
         length: timedelta,
         now: Callable[[], datetime],
+        hop: int = 1,
     ) -> None:
         self._store, self._first, self._last, self._owner = store, first, last, owner
-        self._length, self._now = length, now
+        self._length, self._now, self._hop = length, now, hop
         self._until: datetime | None = None
 
-    def hold(self, length: timedelta | None = None) -> None:
+    def hold(self, length: timedelta | None = None) -> bool:
+        """Take or renew the lease; False when this hop has handed over already (a
+        repeated delivery of it). Raises lease.LeaseHeld when another backfill has it."""
         from .lease import hold
 
-        self._until = self._now() + (length or self._length)
-        hold(self._store, self._first, self._last, self._owner, self._until)
+        until = self._now() + (length or self._length)
+        held = hold(
+            self._store, self._first, self._last, self._owner, until, now=self._now(),
+            hop=self._hop,
+        )  # fmt: skip
+        self._until = until if held else None
+        return held
 
     def renew_if_due(self) -> None:
         if self._until is not None and self._until - self._now() < self._length / 2:
             self.hold()
+
+    def hand_over(self, invoke_next: Callable[[], None]) -> bool:
+        """Call `invoke_next` once per hop, however often this hop runs: False, calling
+        nothing, when another run of it handed over already. A failed `invoke_next`
+        takes the hand-over back (so Lambda's retry of this hop hands over) and raises."""
+        from .lease import hand_over, take_back
+
+        if not hand_over(self._store, self._owner, self._hop):
+            return False
+        try:
+            invoke_next()
+        except BaseException:
+            take_back(self._store, self._owner, self._hop)
+            raise
+        return True
 
     def release(self) -> None:
         from .lease import release

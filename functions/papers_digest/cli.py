@@ -295,6 +295,7 @@ def _backfill(args: argparse.Namespace) -> dict[str, Any]:
             filters=filters,
             summaries=summaries if args.summaries else None,
             on_day=on_day,
+            gate=gate,
         )
         tally = run.tally()
         tally.requests = gate.passed
@@ -339,7 +340,8 @@ def _feed(args: argparse.Namespace) -> dict[str, Any]:
     if args.first or args.last:
         if not (args.first and args.last) or args.date:
             raise ConfigError("--from and --to go together, without --date")
-        first, last = parse_day(args.first), parse_day(args.last)
+        first = check_publishable(parse_day(args.first), datetime.now(UTC))
+        last = parse_day(args.last)
         if first > last:
             raise InvalidDayError(f"--from {first} is after --to {last}")
         return publish_days(store, first, last, settings).summary()

@@ -10,14 +10,24 @@ from .errors import InvalidDayError
 FIRST_DAILY_PAPERS_DAY = date(2023, 5, 4)
 
 
-def parse_day(text: str) -> date:
+def parse_day(text: object) -> date:
     """Parse a strict YYYY-MM-DD string, naming the bad value when it is not one."""
     if not isinstance(text, str) or len(text) != 10 or text[4] != "-" or text[7] != "-":
-        raise InvalidDayError(f"invalid date {text!r}: expected YYYY-MM-DD, e.g. 2026-01-28")
+        raise InvalidDayError(f"invalid date {_quoted(text)}: expected YYYY-MM-DD, e.g. 2026-01-28")
     try:
         return date.fromisoformat(text)
     except ValueError as exc:
         raise InvalidDayError(f"invalid date {text!r}: {exc}") from None
+
+
+def _quoted(value: object) -> str:
+    """A bad value as an error names it: a string cut to 40 characters, a number as it
+    is, anything else (a list, an object nested any depth) by its type alone."""
+    if isinstance(value, str):
+        return repr(value[:40]) + ("..." if len(value) > 40 else "")
+    if isinstance(value, int | float) or value is None:
+        return repr(value)
+    return f"a JSON {type(value).__name__}"
 
 
 def parse_timestamp(text: str) -> datetime:

@@ -238,8 +238,15 @@ def _backfill(request: BackfillRequest, context: LambdaContext) -> dict[str, Any
         log = logger.warning if outcome.status == "failed" else logger.info
         log("backfill day", extra=outcome.summary())
 
-    keeper = LeaseKeeper(store, origin, request.last, backfill_id, length=MAX_LEASE, now=clock)
-    keeper.hold(min(timedelta(seconds=left()) + HANDOVER, MAX_LEASE - timedelta(seconds=1)))
+    keeper = LeaseKeeper(
+        store, origin, request.last, backfill_id, length=MAX_LEASE, now=clock, hop=request.hop
+    )
+    if not keeper.hold(min(timedelta(seconds=left()) + HANDOVER, MAX_LEASE - timedelta(seconds=1))):
+        repeated = {"backfill": backfill_id, "hop": request.hop, "status": "handed over already"}
+        logger.warning(
+            "a repeated delivery of a backfill invocation: nothing to do", extra=repeated
+        )
+        return repeated
     run = backfill(
         request.first,
         request.last,
@@ -253,6 +260,8 @@ def _backfill(request: BackfillRequest, context: LambdaContext) -> dict[str, Any
         summaries=summaries if request.summaries else None,
         keep_going=lambda: left() > reserve,
         on_day=on_day,
+        gate=gate,
+        longest_wait=lambda: left() - reserve,
     )
     tally = run.tally(into=request.tally or Tally())
     tally.requests += gate.passed
@@ -280,8 +289,11 @@ def _backfill(request: BackfillRequest, context: LambdaContext) -> dict[str, Any
                 refetch=request.refetch,
                 summaries=request.summaries,
             )
-            _invoke(context.function_name, handover)
-            logger.info("backfill continues in a new invocation", extra=summary)
+            if keeper.hand_over(partial(_invoke, context.function_name, handover)):
+                logger.info("backfill continues in a new invocation", extra=summary)
+            else:  # another run of this invocation (a repeated delivery) got there first
+                summary["status"] = "handed over already"
+                logger.warning("backfill handed over already", extra=summary)
             return summary
     finished = run.next_day is None  # else stuck: the roll-ups wait for the backfill's rerun
     summary["rollups_asked"] = _end_backfill(

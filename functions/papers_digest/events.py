@@ -10,7 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.data_classes import S3EventBridgeNotificationEvent
 
-from .days import check_publishable, last_complete_day, parse_day, parse_timestamp
+from .days import (
+    FIRST_DAILY_PAPERS_DAY,
+    check_publishable,
+    last_complete_day,
+    parse_day,
+    parse_timestamp,
+)
 from .errors import InvalidDayError, InvalidEventError
 from .keys import day_of_digest_key, period_of_rollup_key
 from .rollup import Period, check_closed
@@ -96,7 +102,7 @@ def backfill_request(event: Any, now: datetime) -> BackfillRequest | None:
             raise ValueError("`backfill.id` is not an id of letters, digits and dashes")
         if type(hop) is not int or not 2 <= hop <= MAX_HOPS + 1:
             raise ValueError(f"`backfill.hop` is not a hop number from 2 to {MAX_HOPS + 1}")
-        origin = parse_day(str(state.get("origin")))
+        origin = check_publishable(parse_day(state.get("origin")), now)
         if origin > first:
             raise ValueError("`backfill.origin` is after `from`")
         tally = Tally.from_json(state.get("tally"))
@@ -182,6 +188,11 @@ def day_range(value: Any, where: str) -> tuple[date, date]:
         first, last = parse_day(value["from"]), parse_day(value["to"])
     except InvalidDayError as exc:
         raise InvalidEventError(f"event: {where}: {exc}") from None
+    if first < FIRST_DAILY_PAPERS_DAY:  # nothing older is stored (and 0001-01-01 - 1 day fails)
+        raise InvalidEventError(
+            f"event: {where}: from {first} is before Hugging Face Daily Papers began "
+            f"({FIRST_DAILY_PAPERS_DAY})"
+        )
     if first > last:
         raise InvalidEventError(f"event: {where}: from {first} is after to {last}")
     return first, last

@@ -10,6 +10,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from .days import last_complete_day
 from .events import feed_request
 from .lease import holding
 from .publish import PublishResult, load_digest, publish_day, publish_days, rebuild
@@ -42,7 +43,7 @@ def _notify(store: S3Store, day: date, settings: FeedSettings) -> None:
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    bucket = os.environ.get("DIGEST_BUCKET", "")
+    bucket, now = os.environ.get("DIGEST_BUCKET", ""), datetime.now(UTC)
     request = feed_request(event, bucket)
     if request.ignored is not None:
         logger.warning(
@@ -58,8 +59,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             result = publish_rollups(store, settings)
         elif request.day is None:
             result = rebuild(store, settings)
-        elif lease := holding(store, request.day, datetime.now(UTC)):
-            # A backfill publishes its days once, at its end, and notifies nobody.
+        elif request.day < last_complete_day(now) and (lease := holding(store, request.day, now)):
+            # A backfill publishes its days once, at its end, and notifies nobody; the
+            # last complete day (the scheduled run's) is news, backfill or not.
             note = f"held by backfill {lease.owner} until {lease.until.isoformat()}"
             result = PublishResult("held", request.day, notes=(note,))
         else:

@@ -1,9 +1,16 @@
 """The backfill lease: while a backfill holds it, the feed function leaves the digests of
 its days alone, and the backfill publishes them once at its end.
 
-One small object, `state/backfill.json`. A lease lasts at most MAX_LEASE and is renewed as
-the backfill goes, so a backfill that dies stops holding the feeds within MAX_LEASE; one
-that is unreadable, or claims to last longer than MAX_LEASE, holds nothing.
+One small object, `state/backfill.json`, written conditionally. A lease lasts at most
+MAX_LEASE and is renewed as the backfill goes, so a backfill that dies stops holding the
+feeds within MAX_LEASE; one that is unreadable, or claims to last longer than MAX_LEASE,
+holds nothing. One backfill at a time: another's live lease is not taken over (the two
+would share no rate limit, and take the feeds from each other's days).
+
+The lease also numbers the backfill's Lambda invocations (`hop`): an invocation records its
+hand-over to the next (`hand_over`), so a repeated delivery of an invocation that already
+handed over (Lambda's asynchronous invocations are at least once, and retried on error)
+finds a later hop in the lease and does nothing, rather than starting a second chain.
 """
 
 from __future__ import annotations
@@ -15,11 +22,19 @@ from datetime import date, datetime, timedelta
 
 from . import checks
 from .conditional import Decision, update_object
+from .errors import DigestError
 from .keys import LEASE_KEY
 from .store import JSON_TYPE, Store, StoredObject
 
 log = logging.getLogger(__name__)
 MAX_LEASE = timedelta(minutes=30)
+
+
+MAX_HOP = 1000  # a lease naming a later invocation is unreadable
+
+
+class LeaseHeld(DigestError):
+    """Another backfill holds the lease: one line, naming it and when it ends."""
 
 
 @dataclass(frozen=True)
@@ -28,9 +43,13 @@ class Lease:
     last: date
     owner: str
     until: datetime
+    hop: int = 1  # the owner's invocation that holds it (the CLI's: 1)
+
+    def live(self, now: datetime) -> bool:
+        return now < self.until <= now + MAX_LEASE
 
     def covers(self, day: date, now: datetime) -> bool:
-        return self.first <= day <= self.last and now < self.until <= now + MAX_LEASE
+        return self.first <= day <= self.last and self.live(now)
 
     def to_bytes(self) -> bytes:
         body = {
@@ -38,16 +57,73 @@ class Lease:
             "to": self.last.isoformat(),
             "owner": self.owner,
             "until": self.until.isoformat(),
+            "hop": self.hop,
         }
         return (json.dumps(body, sort_keys=True) + "\n").encode()
 
 
-def hold(store: Store, first: date, last: date, owner: str, until: datetime) -> None:
+def hold(
+    store: Store,
+    first: date,
+    last: date,
+    owner: str,
+    until: datetime,
+    *,
+    now: datetime,
+    hop: int = 1,
+) -> bool:
     """Hold (or renew) the lease on the days `first`..`last` until `until`, which must be
-    within MAX_LEASE. A lease another backfill holds is taken over: both publish at their
-    end, and a day either wrote is in the feeds after the last of them."""
-    lease = Lease(first, last, owner, until)
-    store.put(LEASE_KEY, lease.to_bytes(), JSON_TYPE)
+    within MAX_LEASE, for the owner's invocation `hop`. False, writing nothing, when the
+    lease names a later hop of the same owner: this invocation has handed over already.
+    Raises LeaseHeld when another backfill's lease is live."""
+
+    def decide(stored: StoredObject | None) -> Decision[bool]:
+        held = _parse(stored.body) if stored is not None else None
+        if held is not None and held.owner != owner and held.live(now):
+            raise LeaseHeld(
+                f"backfill {held.owner} holds the feeds of {held.first}..{held.last} until "
+                f"{held.until.isoformat(timespec='seconds')}; one backfill at a time: run "
+                "this one again once it has ended"
+            )
+        if held is not None and held.owner == owner and held.hop > hop:
+            return Decision(False, None)
+        return Decision(True, Lease(first, last, owner, until, hop).to_bytes())
+
+    return update_object(store, LEASE_KEY, JSON_TYPE, decide).value
+
+
+def hand_over(store: Store, owner: str, hop: int) -> bool:
+    """Record that invocation `hop` hands the backfill to `hop + 1`: True once, False
+    (writing nothing) when the lease already names a later hop, so only one invocation
+    of a hop ever invokes the next. Raises LeaseHeld when another backfill holds it."""
+
+    def decide(stored: StoredObject | None) -> Decision[bool]:
+        held = _parse(stored.body) if stored is not None else None
+        if held is None or held.owner != owner:
+            raise LeaseHeld(
+                f"the lease of backfill {owner} is gone"
+                + (f" (backfill {held.owner} holds it)" if held is not None else "")
+                + f"; invocation {hop} does not hand over"
+            )
+        if held.hop > hop:
+            return Decision(False, None)
+        handed = Lease(held.first, held.last, owner, held.until, hop + 1)
+        return Decision(True, handed.to_bytes())
+
+    return update_object(store, LEASE_KEY, JSON_TYPE, decide).value
+
+
+def take_back(store: Store, owner: str, hop: int) -> None:
+    """Undo `hand_over` (the next invocation could not be asked for), so that Lambda's
+    retry of invocation `hop` hands over again rather than finding it done."""
+
+    def decide(stored: StoredObject | None) -> Decision[None]:
+        held = _parse(stored.body) if stored is not None else None
+        if held is None or held.owner != owner or held.hop != hop + 1:
+            return Decision(None, None)
+        return Decision(None, Lease(held.first, held.last, owner, held.until, hop).to_bytes())
+
+    update_object(store, LEASE_KEY, JSON_TYPE, decide)
 
 
 def release(store: Store, owner: str, now: datetime) -> None:
@@ -57,7 +133,7 @@ def release(store: Store, owner: str, now: datetime) -> None:
         lease = _parse(stored.body) if stored is not None else None
         if lease is None or lease.owner != owner:
             return Decision(None, None)
-        return Decision(None, Lease(lease.first, lease.last, owner, now).to_bytes())
+        return Decision(None, Lease(lease.first, lease.last, owner, now, lease.hop).to_bytes())
 
     update_object(store, LEASE_KEY, JSON_TYPE, decide)
 
@@ -77,7 +153,10 @@ def _parse(body: bytes) -> Lease | None:
             checks.day(data["to"], "to"),
             checks.text(data["owner"], "owner"),
             checks.aware_datetime(data["until"], "until"),
+            data.get("hop", 1),
         )
+        if type(lease.hop) is not int or not 1 <= lease.hop <= MAX_HOP:
+            raise ValueError(f"hop is not an invocation number from 1 to {MAX_HOP}")
     except (UnicodeDecodeError, RecursionError, ValueError, TypeError, KeyError) as exc:
         log.warning("%s is unreadable (%s); it holds nothing", LEASE_KEY, exc)
         return None

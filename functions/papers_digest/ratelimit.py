@@ -13,6 +13,10 @@ from typing import Protocol
 from .outbound import retry_after
 
 MAX_PAUSE = 3600.0  # a longer pause the server asks for is taken as this (it fails the day)
+# A `RateLimit-Policy` slower than this is taken as this: one answer naming, say, one request
+# a year must not make every later request wait past its day's deadline (the server's own
+# 429s and exhausted `RateLimit` fields still pause the gate for as long as they say).
+MIN_POLICY_RATE = 0.1
 _PARAM = re.compile(r";\s*([a-z]+)\s*=\s*(-?[0-9]{1,9}(?:\.[0-9]{1,6})?)\b")
 
 
@@ -73,8 +77,9 @@ class RateGate:
     A 429 pauses every thread until the time its `Retry-After` (or an exhausted
     `RateLimit`) names, `default_pause` without either; an answer whose `RateLimit` says
     none are left pauses them too, before the 429 it announces; a `RateLimit-Policy`
-    slower than `rate` lowers it (never raises). A caller that cannot wait that long gets
-    RateLimitWait at once. Clock and sleep are injected (monotonic seconds)."""
+    slower than `rate` lowers it (never raises it, nor lowers it below MIN_POLICY_RATE).
+    A caller that cannot wait that long gets RateLimitWait at once. Clock and sleep are
+    injected (monotonic seconds)."""
 
     def __init__(
         self,
@@ -126,6 +131,23 @@ class RateGate:
         finally:
             self._turnstile.release()
 
+    def paused_for(self) -> float:
+        """Seconds left of a pause the server asked for (0 when there is none)."""
+        with self._state:
+            return max(self._paused_until - self._clock(), 0.0)
+
+    def wait_open(self, most: float) -> bool:
+        """Sleep until a pause the server asked for ends, at most `most` seconds; whether
+        it has. A backfill asks before it starts a day, so that a pause longer than a
+        day's fetch may wait fails only the days in flight, not every day after them."""
+        limit = self._clock() + max(most, 0.0)
+        while (left := self.paused_for()) > 0:
+            now = self._clock()
+            if now >= limit:
+                return False
+            self._sleep(min(left, limit - now))
+        return True
+
     def _too_long(self, wait: float, left: float) -> str:
         what = "the API's rate limit asks for a pause" if self.pauses else "the next slot is"
         return f"{what} of {wait:.3g}s, longer than the {max(left, 0.0):.3g}s left"
@@ -141,8 +163,8 @@ class RateGate:
             pause = reset
         allowed = policy_rate(headers)
         with self._state:
-            if allowed is not None and 1.0 / allowed > self._interval:
-                self._interval = 1.0 / allowed
+            if allowed is not None and 1.0 / max(allowed, MIN_POLICY_RATE) > self._interval:
+                self._interval = 1.0 / max(allowed, MIN_POLICY_RATE)
             if pause is not None:
                 self.pauses += 1
                 until = self._clock() + min(pause, MAX_PAUSE)

@@ -48,10 +48,14 @@ CLI = [str(Path(sys.executable).parent / "papers-digest")]
 SERVER_SLACK = 3
 
 
-def run_range(server: ReplayServer, out: Path, gate: RateGate, **options: Any) -> BackfillRun:
+def run_range(
+    server: ReplayServer, out: Path, gate: RateGate, budget: float = 50.0, **options: Any
+) -> BackfillRun:
     def new_source(stack: ExitStack) -> DailyPapersClient:
         session = stack.enter_context(requests.Session())
-        return DailyPapersClient(session, server.url, gate=gate, backoff_seconds=0.01)
+        return DailyPapersClient(
+            session, server.url, gate=gate, backoff_seconds=0.01, budget_seconds=budget
+        )
 
     return backfill(
         options.pop("first", FIRST),
@@ -61,6 +65,7 @@ def run_range(server: ReplayServer, out: Path, gate: RateGate, **options: Any) -
         new_source=new_source,
         now=lambda: datetime.now(UTC),
         concurrency=CONCURRENCY,
+        gate=gate,
         **options,
     )
 
@@ -110,6 +115,26 @@ def test_sixty_days_each_once_within_the_rate_and_pauses_held_by_all_workers(
     for width in (10 / RATE, 30 / RATE, 1.0):
         assert most_in_a_window(times, width) <= allowed_in_a_window(width, RATE) + SERVER_SLACK
     assert gate.pauses == 1
+
+
+def test_a_pause_longer_than_a_fetch_may_wait_fails_only_the_days_in_flight(
+    sixty_days: dict[str, list[Any]], tmp_path: Path
+) -> None:
+    """A 429 asking for more than a day's fetch budget fails the days already started,
+    at once; the next days are not started until the pause is over (before, every day
+    after it failed in a few milliseconds, whatever the range)."""
+    with ReplayServer(sixty_days) as server:
+        server.faults.append(fault_on("2026-05-04", Canned(429, b"{}", {"Retry-After": "0.5"})))
+        gate = RateGate(RATE)
+        run = run_range(server, tmp_path, gate, budget=0.2, last=FIRST + timedelta(days=15))
+        times, dates = list(server.times), [r["date"] for r in server.requests]
+    statuses = Counter(outcome.status for outcome in run.outcomes)
+    assert 1 <= statuses["failed"] <= CONCURRENCY
+    assert statuses["created"] == 16 - statuses["failed"]
+    assert "2026-05-04" in {o.day.isoformat() for o in run.outcomes if o.status == "failed"}
+    limited_at = times[dates.index("2026-05-04")]
+    assert len([t for t in times if limited_at < t < limited_at + 0.5]) <= CONCURRENCY - 1
+    assert run.next_day is None
 
 
 def test_the_policy_header_slows_every_worker(tmp_path: Path) -> None:
@@ -445,3 +470,78 @@ def test_the_last_allowed_invocation_stops_and_publishes_what_it_did(
         digest_handler.lambda_handler(event, RunningOut(calls=3))
     assert [call["FunctionName"] for call in fake.invoked] == ["papers-digest-feed"]
     assert len(server.requests) >= 1
+
+
+def test_a_repeated_delivery_of_a_hop_that_handed_over_starts_no_second_chain(
+    handover: tuple[ReplayServer, FakeLambda],
+) -> None:
+    """Lambda delivers an asynchronous event at least once, and retries one that failed:
+    a hop run again after it handed over fetches nothing and invokes nothing (the lease
+    names the next hop), and the hop it handed to runs as if alone."""
+    server, fake = handover
+    last = FIRST + timedelta(days=19)
+    event = {"from": FIRST.isoformat(), "to": last.isoformat()}
+    first_hop = digest_handler.lambda_handler(event, RunningOut(calls=8))
+    handed = fake.invoked[0]["Payload"]
+    second = {**handed, "backfill": {**handed["backfill"]}}
+    asked_before = len(server.requests)
+
+    again = digest_handler.lambda_handler(second, RunningOut(calls=8))  # hop 2, delivered
+    repeated = digest_handler.lambda_handler(second, RunningOut(calls=8))  # and again
+
+    assert repeated == {"backfill": handed["backfill"]["id"], "hop": 2,
+                        "status": "handed over already"}  # fmt: skip
+    hops = [call["Payload"]["backfill"]["hop"] for call in fake.invoked]
+    assert hops == [2, 3]  # one hand-over from each hop, however often it ran
+    asked = Counter(r["date"] for r in server.requests)
+    assert set(asked.values()) == {1}  # no day fetched twice
+    assert len(server.requests) == asked_before + again["this_hop"]["days"]
+    assert first_hop["this_hop"]["days"] + again["this_hop"]["days"] == len(asked)
+
+
+def test_a_hand_over_that_could_not_invoke_is_taken_back_for_the_retry(
+    handover: tuple[ReplayServer, FakeLambda], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server, fake = handover
+    last = FIRST + timedelta(days=19)
+    state = {"id": "b-7", "hop": 2, "origin": FIRST.isoformat(), "tally": {}}
+    event = {"from": FIRST.isoformat(), "to": last.isoformat(), "backfill": state}
+
+    class Throttled(FakeLambda):
+        def invoke(self, **request: Any) -> dict[str, Any]:
+            raise RuntimeError("throttled")
+
+    monkeypatch.setattr(digest_handler, "_lambda", Throttled)
+    with pytest.raises(RuntimeError, match="throttled"):
+        digest_handler.lambda_handler(event, RunningOut(calls=6))
+    assert lease.holding(S3Store(BUCKET), last, datetime.now(UTC)).hop == 2  # type: ignore[union-attr]
+
+    monkeypatch.setattr(digest_handler, "_lambda", lambda: fake)
+    retried = digest_handler.lambda_handler(event, RunningOut(calls=6))  # Lambda's retry
+
+    assert retried["continues_from"]
+    assert [call["Payload"]["backfill"]["hop"] for call in fake.invoked] == [3]
+    assert set(Counter(r["date"] for r in server.requests).values()) == {1}
+
+
+def test_a_backfill_does_not_take_the_lease_another_one_holds(
+    handover: tuple[ReplayServer, FakeLambda], capsys: pytest.CaptureFixture[str]
+) -> None:
+    server, fake = handover
+    store = S3Store(BUCKET)
+    lease.hold(store, FIRST, FIRST, "b-other", datetime.now(UTC) + timedelta(minutes=5),
+               now=datetime.now(UTC))  # fmt: skip
+    event = {"from": FIRST.isoformat(), "to": (FIRST + timedelta(days=2)).isoformat()}
+
+    with pytest.raises(lease.LeaseHeld, match="backfill b-other holds the feeds of 2026-05-01"):
+        digest_handler.lambda_handler(event, FakeLambdaContext())
+    with pytest.raises(SystemExit) as exit_:
+        main(["backfill", "--from", FIRST.isoformat(), "--to", FIRST.isoformat(),
+              "--bucket", BUCKET, "--api-base", server.url])  # fmt: skip
+
+    assert exit_.value.code == 1
+    error = capsys.readouterr().err
+    assert "backfill b-other holds the feeds" in error
+    assert error.count("\n") == 1
+    assert (server.requests, fake.invoked) == ([], [])
+    assert lease.holding(store, FIRST, datetime.now(UTC)).owner == "b-other"  # type: ignore[union-attr]

@@ -125,6 +125,7 @@ ERRORS = [
     (["run", "--refresh", "x"], 2, "--refresh='x' is not a whole number"),
     (["feed", "--from", "2026-07-01"], 2, "--from and --to go together, without --date"),
     (["feed", "--from", "2026-07-02", "--to", "2026-07-01"], 2, "--from 2026-07-02 is after"),
+    (["feed", "--from", "0001-01-01", "--to", "2026-07-01"], 2, "before Hugging Face Daily Papers"),
 ]  # fmt: skip
 
 

@@ -11,6 +11,7 @@ import feedparser
 import pytest
 
 from papers_digest import feed_handler, lease
+from papers_digest.days import last_complete_day
 from papers_digest.errors import InvalidEventError
 from papers_digest.feed_index import empty_index, merge_digest, parse_index
 from papers_digest.keys import (
@@ -122,11 +123,24 @@ def test_a_backfills_lease_holds_its_days_events(
     assert (result["keys_written"] == []) is held
 
 
+def test_the_scheduled_days_digest_is_published_at_once_under_a_backfills_lease(
+    feed_env: Any,
+) -> None:
+    """A backfill up to yesterday holds the feeds; the scheduled run's day landing then is
+    news: published (and its readers notified) as usual, while the older days wait."""
+    store, yesterday = S3Store(BUCKET), last_complete_day(NOW)
+    store_digest(store, digest_for(yesterday))
+    lease.hold(store, FIRST, yesterday, "b-1", NOW + timedelta(minutes=10), now=NOW)
+
+    assert landed(yesterday)["status"] == "published"
+    assert landed(FIRST)["status"] == "held"
+
+
 def test_a_released_lease_holds_nothing_and_another_owner_cannot_release_it(
     feed_env: Any,
 ) -> None:
     store = S3Store(BUCKET)
-    lease.hold(store, FIRST, LAST, "b-1", NOW + timedelta(minutes=10))
+    lease.hold(store, FIRST, LAST, "b-1", NOW + timedelta(minutes=10), now=NOW)
     lease.release(store, "b-2", NOW)
     assert landed(FIRST)["status"] == "held"
     lease.release(store, "b-1", NOW)
@@ -134,7 +148,7 @@ def test_a_released_lease_holds_nothing_and_another_owner_cannot_release_it(
 
 
 def test_the_publish_event_publishes_the_range(feed_env: Any) -> None:
-    lease.hold(S3Store(BUCKET), FIRST, LAST, "b-1", NOW + timedelta(minutes=10))
+    lease.hold(S3Store(BUCKET), FIRST, LAST, "b-1", NOW + timedelta(minutes=10), now=NOW)
     event = {"publish": {"from": FIRST.isoformat(), "to": LAST.isoformat()}}
 
     result = feed_handler.lambda_handler(event, FakeLambdaContext())
@@ -152,6 +166,8 @@ def test_the_publish_event_publishes_the_range(feed_env: Any) -> None:
         ({"from": "2026-05-20"}, "publish must be"),
         ({"from": "2026-05-20", "to": "2026-5-1"}, "invalid date '2026-5-1'"),
         ({"from": "2026-07-18", "to": "2026-05-20"}, "is after to"),
+        ({"from": "0001-01-01", "to": "9999-12-31"}, "before Hugging Face Daily Papers"),
+        ({"from": "x" * 100_000, "to": "2026-05-20"}, r"invalid date 'x{40}'\.\.\.: expected"),
     ],
 )
 def test_a_bad_publish_event_is_one_clear_error(publish: Any, message: str) -> None:

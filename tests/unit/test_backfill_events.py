@@ -13,6 +13,9 @@ from papers_digest.events import backfill_request
 
 NOW = datetime(2026, 8, 1, 0, 15, tzinfo=UTC)
 STATE = {"id": "b-1", "hop": 2, "origin": "2026-07-01", "tally": {}}
+NESTED: list[Any] = []  # a list nested 5,000 deep (its repr would pass the recursion limit)
+for _ in range(5_000):
+    NESTED = [NESTED]
 
 
 def test_a_plain_range_and_its_defaults() -> None:
@@ -54,6 +57,10 @@ def test_the_continuation_event_reads_back_as_it_was_written() -> None:
         ({"from": "2026-07-01", "backfill": {**STATE, "hop": 1}}, "backfill.hop"),
         ({"from": "2026-07-01", "backfill": {**STATE, "hop": True}}, "backfill.hop"),
         ({"from": "2026-07-01", "backfill": {**STATE, "origin": "2026-07-09"}}, "after `from`"),
+        ({"from": "2026-07-01", "backfill": {**STATE, "origin": NESTED}}, "a JSON list: expected"),
+        ({"from": "2026-07-01", "backfill": {**STATE, "origin": "2016-07-01"}}, "before Hugging"),
+        ({"from": "2026-07-01", "backfill": {**STATE, "id": "b-1\nforged"}}, "backfill.id"),
+        ({"from": "x" * 1_000_000}, r"invalid date 'x{40}'\.\.\.: expected YYYY-MM-DD"),
         ({"from": "2026-07-01", "backfill": {**STATE, "tally": {"written": -1}}}, "not a count"),
         (
             {"from": "2026-07-01", "backfill": {**STATE, "tally": {"failed_days": [{}]}}},
@@ -66,5 +73,7 @@ def test_the_continuation_event_reads_back_as_it_was_written() -> None:
     ],
 )
 def test_bad_backfill_events_are_refused_naming_the_field(event: Any, message: str) -> None:
-    with pytest.raises(InvalidEventError, match=message.replace("(", r"\(")):
+    with pytest.raises(InvalidEventError, match=message.replace("(", r"\(")) as refused:
         backfill_request(event, NOW)
+    assert len(str(refused.value)) < 200  # one short line, whatever the event held
+    assert "\n" not in str(refused.value)

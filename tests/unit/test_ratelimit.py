@@ -3,12 +3,20 @@ for (shared), the policy's rate, and waits that would pass a deadline refused.""
 
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import Any
 
 import pytest
 
-from papers_digest.ratelimit import RateGate, RateLimitWait, policy_rate, rate_limit_reset
+from papers_digest.ratelimit import (
+    MAX_PAUSE,
+    MIN_POLICY_RATE,
+    RateGate,
+    RateLimitWait,
+    policy_rate,
+    rate_limit_reset,
+)
 
 
 class FakeTime:
@@ -130,3 +138,55 @@ def test_the_policy_slows_the_gate_and_never_speeds_it() -> None:
 def test_a_rate_must_be_positive(rate: Any) -> None:
     with pytest.raises(ValueError, match="above 0"):
         RateGate(rate)
+
+
+HOSTILE = [
+    {"Retry-After": "9" * 400},  # float() of it is inf
+    {"Retry-After": "Fri, 31 Dec 9999 23:59:59 GMT"},
+    {"Retry-After": "-5"},
+    {"Retry-After": "nan"},
+    {"Retry-After": "inf"},
+    {"Retry-After": "\u0663\u0660\u0660"},  # Arabic-Indic digits: float() reads 300
+    {"Retry-After": "5, 10"},  # the header twice, joined by requests
+    {"Retry-After": "\x00\xff\u2028"},
+    {"RateLimit": '"api";r=0;t=999999999999'},
+    {"RateLimit": '"api";r=0;t=-5'},
+    {"RateLimit": '"api";r=0;t=nan'},
+    {"RateLimit": '"api";r=0;t=5, ' * 10_000},  # repeated, 10,000 members
+    {"RateLimit-Policy": '"api";q=1;w=999999999'},  # one request in 31 years
+    {"RateLimit-Policy": '"api";q=0.000001;w=1'},
+    {"RateLimit-Policy": '"api";q=-3;w=-1'},
+    {"RateLimit-Policy": '"api";q=5;w=0'},
+]
+
+
+@pytest.mark.parametrize("status", [200, 429])
+@pytest.mark.parametrize("headers", HOSTILE)
+def test_hostile_rate_headers_never_raise_nor_hold_the_gate_past_its_bounds(
+    status: int, headers: dict[str, str]
+) -> None:
+    """Whatever the fields say: no exception, a pause of at most MAX_PAUSE (which a fetch
+    with less time left refuses at once, without sleeping), and a rate never below
+    MIN_POLICY_RATE, so one answer cannot starve the requests of every later day."""
+    time = FakeTime()
+    limiter = gate(1.0, time)
+    limiter.observe(status, headers)
+    assert 0.0 <= limiter.paused_for() <= MAX_PAUSE
+    assert MIN_POLICY_RATE <= limiter.rate <= 1.0
+    with contextlib.suppress(RateLimitWait):  # its message: test_a_pause_longer_than...
+        limiter.acquire(left=50)
+    assert sum(time.slept) <= 50
+    limiter.acquire(left=MAX_PAUSE + 1 / MIN_POLICY_RATE)  # whatever it was, it ends
+
+
+def test_wait_open_sleeps_out_a_pause_within_its_bound_only() -> None:
+    time = FakeTime()
+    limiter = gate(1.0, time)
+    assert limiter.wait_open(10) is True  # no pause: no sleep
+    assert time.slept == []
+    limiter.observe(429, {"Retry-After": "30"})
+    assert limiter.wait_open(12) is False  # the pause outlasts the bound: slept the bound
+    assert sum(time.slept) == pytest.approx(12)
+    assert limiter.wait_open(60) is True  # then only what was left of it
+    assert sum(time.slept) == pytest.approx(30)
+    assert limiter.paused_for() == 0
