@@ -407,6 +407,11 @@ def _notify(args: argparse.Namespace) -> dict[str, Any]:
     return {"day": day.isoformat(), **result.summary()}
 
 
+def _count(number: int, noun: str) -> str:
+    """`1 day`, `2 days`, `0 days`."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
 def _describe(command: str, result: dict[str, Any]) -> str:
     keys = ", ".join(result["keys_written"]) or "nothing"
     if command == "backfill":
@@ -418,9 +423,9 @@ def _describe(command: str, result: dict[str, Any]) -> str:
         built = sum(status in {"created", "updated"} for status in result["rollups"].values())
         broken = [period for period, status in result["rollups"].items() if status == "failed"]
         return (
-            f"backfill {result['from']}..{result['to']}: {result['days']} days: "
+            f"backfill {result['from']}..{result['to']}: {_count(result['days'], 'day')}: "
             f"{result['written']} written, {result['unchanged']} unchanged, "
-            f"{result['empty']} empty, {result['skipped']} already stored, "
+            f"{result['empty']} empty, {result['skipped']} skipped (already stored), "
             f"{result['failed']} failed; {result['requests']} API requests; {feeds}; "
             f"roll-ups: {built} of {len(result['rollups'])} written"
             + (f", failed: {', '.join(broken)}" if broken else "")
@@ -452,8 +457,8 @@ def _describe(command: str, result: dict[str, Any]) -> str:
         keys += ", rollups.xml" if "feed" in result else ""
         notes = "".join(f"\n  note: {note}" for note in result["notes"])
         return (
-            f"{result['period']}: {result['status']} ({result['papers']} papers from "
-            f"{result['days_read']} days); wrote {keys}{notes}"
+            f"{result['period']}: {result['status']} ({_count(result['papers'], 'paper')} "
+            f"from {_count(result['days_read'], 'day')}); wrote {keys}{notes}"
         )
     if command == "publish-github":
         files = ", ".join(result["files"]) or "nothing"

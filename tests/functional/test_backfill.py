@@ -545,3 +545,18 @@ def test_a_backfill_does_not_take_the_lease_another_one_holds(
     assert error.count("\n") == 1
     assert (server.requests, fake.invoked) == ([], [])
     assert lease.holding(store, FIRST, datetime.now(UTC)).owner == "b-other"  # type: ignore[union-attr]
+
+
+def test_one_day_reads_as_one_and_the_bar_and_summary_say_skipped(
+    sixty_days: dict[str, list[Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The summary counts in the words the bar uses (`skipped`), in the singular for one."""
+    args = ["backfill", "--from", "2026-05-01", "--to", "2026-05-01", "--out", str(tmp_path),
+            "--rate", str(RATE)]  # fmt: skip
+    with ReplayServer(sixty_days) as server:
+        assert main([*args, "--api-base", server.url]) == 0
+        assert main([*args, "--api-base", server.url]) == 0
+    first, again = capsys.readouterr().out.splitlines()
+    assert first.startswith("backfill 2026-05-01..2026-05-01: 1 day: 1 written, ")
+    assert again.startswith("backfill 2026-05-01..2026-05-01: 1 day: 0 written, 0 unchanged, "
+                            "0 empty, 1 skipped (already stored), 0 failed")  # fmt: skip
