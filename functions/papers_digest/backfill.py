@@ -467,6 +467,16 @@ def run_backfill(
     return Hop(run, counts)
 
 
+def why_stuck(run: BackfillRun, hop: int) -> str | None:
+    """Why an invocation that left days does not hand them over (it publishes what was
+    done and fails, naming the day to continue from); None when it may hand over."""
+    if run.halted is not None:
+        return f"stopped: {run.halted}"
+    if not run.outcomes:
+        return "finished no day"
+    return f"reached {MAX_HOPS} invocations" if hop >= MAX_HOPS else None
+
+
 def rollup_periods(first: date, last: date) -> list[str]:
     """The ISO weeks and months the range closed: a backfill's roll-ups at its end."""
     from .rollup import due_periods

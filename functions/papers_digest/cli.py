@@ -306,7 +306,8 @@ def _backfill(args: argparse.Namespace) -> dict[str, Any]:
                 dict[str, Any]
             ] = []  # a backfill stopped before its end builds none: its rerun does
             if run.next_day is None:
-                rollups = scheduled_rollups(store, days_between(first, last), settings, now)
+                days = days_between(first, last)
+                rollups = scheduled_rollups(store, days, settings, datetime.now(UTC))
             if any(rollup["status"] in {"created", "updated"} for rollup in rollups):
                 publish_rollups(store, feeds)
     finally:

@@ -195,7 +195,7 @@ def _backfill(request: BackfillRequest, context: LambdaContext) -> dict[str, Any
     backfill's id, hop and counts), or, at the end, one publish to the feed function."""
     import uuid
 
-    from .backfill import MAX_HOPS, Api, LeaseKeeper, check_ready, continuation, run_backfill
+    from .backfill import Api, LeaseKeeper, check_ready, continuation, run_backfill, why_stuck
     from .lease import MAX_LEASE
     from .settings.backfill import backfill_settings
 
@@ -262,40 +262,34 @@ def _backfill(request: BackfillRequest, context: LambdaContext) -> dict[str, Any
     }
     if tally.failed:
         metrics.add_metric("BackfillDaysFailed", MetricUnit.Count, tally.failed)
-    if run.next_day is not None:
-        stuck = not run.outcomes or request.hop >= MAX_HOPS or run.halted is not None
-        if not stuck:
-            summary["continues_from"] = run.next_day.isoformat()
-            handover = continuation(
-                next_day=run.next_day,
-                last=request.last,
-                backfill_id=backfill_id,
-                hop=request.hop,
-                origin=origin,
-                tally=tally,
-                refetch=request.refetch,
-                summaries=request.summaries,
-            )
-            if keeper.hand_over(partial(_invoke, context.function_name, handover)):
-                logger.info("backfill continues in a new invocation", extra=summary)
-            else:  # another run of this invocation (a repeated delivery) got there first
-                summary["status"] = "handed over already"
-                logger.warning("backfill handed over already", extra=summary)
-            return summary
+    stuck = why_stuck(run, request.hop)
+    if run.next_day is not None and stuck is None:
+        summary["continues_from"] = run.next_day.isoformat()
+        handover = continuation(
+            next_day=run.next_day,
+            last=request.last,
+            backfill_id=backfill_id,
+            hop=request.hop,
+            origin=origin,
+            tally=tally,
+            refetch=request.refetch,
+            summaries=request.summaries,
+        )
+        if keeper.hand_over(partial(_invoke, context.function_name, handover)):
+            logger.info("backfill continues in a new invocation", extra=summary)
+        else:  # another run of this invocation (a repeated delivery) got there first
+            summary["status"] = "handed over already"
+            logger.warning("backfill handed over already", extra=summary)
+        return summary
     finished = run.next_day is None  # else stuck: the roll-ups wait for the backfill's rerun
     summary["rollups_asked"] = _end_backfill(
         store, keeper, origin, request.last, tally, context if finished else None
     )
     if run.next_day is not None:
-        why = (
-            f"stopped: {run.halted}"
-            if run.halted
-            else ("finished no day" if not run.outcomes else f"reached {MAX_HOPS} invocations")
-        )
         since = run.resume_from or run.next_day
         logger.error("backfill stopped", extra=summary)
         raise DigestError(
-            f"backfill {backfill_id}: invocation {request.hop} {why}; stopping at "
+            f"backfill {backfill_id}: invocation {request.hop} {stuck}; stopping at "
             f'{since} (send {{"from": "{since}", "to": '
             f'"{request.last}"}} to go on); the days done are published'
         )
