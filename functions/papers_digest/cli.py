@@ -369,7 +369,8 @@ def _progress(total: int) -> Any:
 
 
 def _feed(args: argparse.Namespace) -> dict[str, Any]:
-    from .publish import publish_day, publish_days, rebuild
+    from .publish import publish_day, publish_days
+    from .rollup_feed import rebuild_all
 
     settings = feed_settings(os.environ, SITE_URL=args.site_url)
     store = _store(args)
@@ -383,7 +384,7 @@ def _feed(args: argparse.Namespace) -> dict[str, Any]:
         return publish_days(store, first, last, settings).summary()
     if args.date:
         return publish_day(store, parse_day(args.date), settings).summary()
-    return rebuild(store, settings).summary()
+    return rebuild_all(store, settings).summary()
 
 
 def _rollup(args: argparse.Namespace) -> dict[str, Any]:

@@ -13,8 +13,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from .days import last_complete_day
 from .events import feed_request
 from .lease import holding
-from .publish import PublishResult, load_digest, publish_day, publish_days, rebuild
-from .rollup_feed import publish_rollups
+from .publish import PublishResult, load_digest, publish_day, publish_days
+from .rollup_feed import publish_rollups, rebuild_all
 from .settings import FeedSettings, feed_settings, notify_settings
 from .store import S3Store
 
@@ -58,7 +58,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         elif request.rollups:  # a weekly or monthly roll-up landed
             result = publish_rollups(store, settings)
         elif request.day is None:
-            result = rebuild(store, settings)
+            result = rebuild_all(store, settings)
         elif request.day < last_complete_day(now) and (lease := holding(store, request.day, now)):
             # A backfill publishes its days once, at its end, and notifies nobody; the
             # last complete day (the scheduled run's) is news, backfill or not.

@@ -120,7 +120,8 @@ def render_rollup_post(rollup: Rollup, settings: PostSettings) -> str:
         slug=rollup.period.slug,
         published_at=rollup.published_at,
         categories=ROLLUP_CATEGORIES[rollup.period.kind, rollup.lang],
-        tags=settings.tags,
+        # the daily posts' `daily` tag says `weekly` or `monthly` here
+        tags=tuple(f"{rollup.period.kind}ly" if tag == "daily" else tag for tag in settings.tags),
         author=settings.author,
         rollup=rollup,
         papers=rollup.papers,

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 
 from .errors import PreconditionFailed
 from .keys import MONTHLY_PREFIX, ROLLUPS_FEED_KEY, WEEKLY_PREFIX, period_of_rollup_key
-from .publish import PublishResult
+from .publish import PublishResult, rebuild
 from .rollup import Period, Rollup
 from .rss import render_rollups_feed
 from .settings import FeedSettings
@@ -51,6 +52,17 @@ def read_rollup(store: Store, period: Period) -> Rollup:
     if rollup.period != period:
         raise ValueError(f"it holds the roll-up of {rollup.period.id}")
     return rollup
+
+
+def rebuild_all(store: Store, settings: FeedSettings) -> PublishResult:
+    """A rebuild of everything the feed side writes: the index and its outputs
+    (publish.rebuild), then rollups.xml, so a changed SITE_URL or title reaches all."""
+    rebuilt, rollups = rebuild(store, settings), publish_rollups(store, settings)
+    return replace(
+        rebuilt,
+        keys_written=(*rebuilt.keys_written, *rollups.keys_written),
+        notes=(*rebuilt.notes, *rollups.notes),
+    )
 
 
 def publish_rollups(store: Store, settings: FeedSettings) -> PublishResult:

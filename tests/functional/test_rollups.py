@@ -326,6 +326,19 @@ def invoke_feed(payload: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def test_a_rebuild_republishes_rollups_xml_too(july_bucket: Any) -> None:
+    """`{"rebuild": true}` refreshes every output, so a new SITE_URL reaches rollups.xml."""
+    build_rollup(S3Store(BUCKET), JULY, SETTINGS, NOW)
+    summary = invoke_feed({"rebuild": True})
+    assert summary["status"] == "rebuilt"
+    assert {"feed.xml", "rollups.xml"} <= set(summary["keys_written"])
+    body = S3Store(BUCKET).get("rollups.xml")
+    assert body is not None
+    parsed = feedparser.parse(body.body)
+    assert not parsed.bozo
+    assert [entry.title for entry in parsed.entries] == [JULY.title]
+
+
 def test_a_roll_up_landing_publishes_rollups_xml(july_bucket: Any) -> None:
     store, calls = counted_store()
     for period in (W27, JULY, W31):

@@ -89,6 +89,8 @@ def _grants(function: str, action: str) -> set[str]:
 def test_each_function_writes_only_the_keys_it_writes() -> None:
     digest_side = {f"{DIGEST_PREFIX}*", f"{POST_PREFIX}*", LEASE_KEY}  # the backfill's lease
     assert _grants("DigestFunction", "s3:PutObject") == digest_side
+    # and reads the feed index: a backfill's end publishes the days it does not list
+    assert _grants("DigestFunction", "s3:GetObject") == {*digest_side, FEED_INDEX_KEY}
     state_prefix = FEED_INDEX_KEY.split("/")[0] + "/*"
     assert _grants("FeedFunction", "s3:PutObject") == {state_prefix, *SITE_KEYS}
     assert _grants("FeedFunction", "s3:GetObject") == {f"{DIGEST_PREFIX}*", state_prefix}

@@ -263,6 +263,8 @@ def test_each_language_has_its_template(
     assert f'\nslug: "{W(kind).slug}"\n' in post
     assert f'\ntitle: "{W(kind).title}"\n' in post
     assert f"\ncategories: {categories}\n" in post
+    every = "monthly" if kind == "2026-07" else "weekly"  # the daily posts' `daily` tag
+    assert f'\ntags: ["huggingface", "papers", "{every}", "ai"]\n' in post
     assert heading in post
     assert ("주별 1위" in post or "each week" in post) == (kind == "2026-07")
 
