@@ -11,7 +11,6 @@ the range's digests (`LeaseKeeper`) and one publish follows at the end.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Callable, Mapping
@@ -24,13 +23,13 @@ from typing import Any
 from .errors import ConfigError, DigestError, SourceError
 from .feed_index import parse_index
 from .filters import NO_FILTERS, Filters
-from .keys import DIGEST_PREFIX, FEED_INDEX_KEY, day_of_digest_key, digest_key
-from .model import Digest
+from .keys import DIGEST_PREFIX, FEED_INDEX_KEY
 from .pipeline import PaperSource, RunResult, run_day
 from .ratelimit import MAX_PAUSE, RateGate
 from .settings import PostSettings
 from .settings.backfill import BackfillSettings
 from .store import FolderStore, Store
+from .stored import load_digest, stored_days
 from .summarize import SummaryStep
 
 log = logging.getLogger(__name__)
@@ -208,19 +207,6 @@ def continuation(
     }
 
 
-def stored_days(store: Store, first: date, last: date) -> set[date]:
-    """The days from `first` to `last` with a digest stored: one LIST from `first` on."""
-    start = digest_key(first - timedelta(days=1))
-    found = set()
-    for key in store.list_keys(DIGEST_PREFIX, start_after=start):
-        day = day_of_digest_key(key)
-        if day is not None and day > last:
-            break
-        if day is not None and first <= day:
-            found.add(day)
-    return found
-
-
 def publish_span(store: Store, first: date, last: date, tally: Tally) -> tuple[date, date] | None:
     """The days a backfill's one publish covers: those it wrote, and any stored day of
     `first`..`last` the feeds do not list yet (one an interrupted backfill wrote while
@@ -241,10 +227,10 @@ def publish_span(store: Store, first: date, last: date, tally: Tally) -> tuple[d
 def readable_digest(store: Store, day: date) -> bool:
     """Whether the stored digest of `day` reads as one (a corrupt one is fetched again)."""
     try:
-        found = store.get(digest_key(day))
-        return found is not None and Digest.from_json(json.loads(found.body)).day == day
-    except (DigestError, UnicodeDecodeError, RecursionError, ValueError, TypeError):
+        load_digest(store, day)
+    except DigestError:
         return False
+    return True
 
 
 def backfill(
@@ -278,7 +264,7 @@ def backfill(
     too, as `keep_going` does. A set `stop` (Ctrl-C) does the same at once, and ends a
     wait for a pause. After BREAKER_DAYS days failed by the API in a row, with no day
     fetched in between, no more days start (`halted`, `resume_from`)."""
-    stored = set() if refetch else stored_days(store, first, last)
+    stored = set() if refetch else set(stored_days(store, first, last))
     local = threading.local()
     made = threading.Lock()
 

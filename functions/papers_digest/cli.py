@@ -431,8 +431,8 @@ def _publish_github(args: argparse.Namespace) -> dict[str, Any]:
 
 def _notify(args: argparse.Namespace) -> dict[str, Any]:
     from .notify import channels, notify_day
-    from .publish import load_digest
     from .settings import notify_settings
+    from .stored import load_digest
 
     settings = notify_settings(os.environ)
     if not (settings.webhooks or settings.topic_arn):

@@ -13,10 +13,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from .days import last_complete_day
 from .events import feed_request
 from .lease import holding
-from .publish import PublishResult, load_digest, publish_day, publish_days
+from .publish import PublishResult, publish_day, publish_days
 from .rollup_feed import publish_rollups, rebuild_all
 from .settings import FeedSettings, feed_settings, notify_settings
 from .store import S3Store
+from .stored import load_digest
 
 logger = Logger()
 metrics = Metrics()

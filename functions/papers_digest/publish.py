@@ -9,7 +9,6 @@ never trusted.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable, Collection, Mapping
@@ -34,6 +33,7 @@ from .model import Digest
 from .outputs import OUTPUTS, assets_version
 from .settings import FeedSettings
 from .store import JSON_TYPE, PUBLIC_CACHE_CONTROL, Store, StoredObject
+from .stored import load_digest, stored_days
 
 log = logging.getLogger(__name__)
 REBUILT_NOTE = "index missing or corrupt: rebuilt from the digests"
@@ -107,11 +107,7 @@ def publish_days(
     the index takes them all (the ones older than its window only in its months), and
     every page of the range is written, day and month, however old. One LIST, a GET per
     day and a PUT per page, instead of a publish per day."""
-    days = [
-        day
-        for key in store.list_keys(DIGEST_PREFIX, start_after=digest_key(first - timedelta(1)))
-        if (day := day_of_digest_key(key)) and first <= day <= last
-    ]
+    days = stored_days(store, first, last)
     digests: list[Digest] = []
     skipped: list[str] = []
     for day in days:
@@ -154,29 +150,6 @@ def rebuild(
 
     update = _publish(store, settings, decide, sleep)
     return PublishResult("rebuilt", None, _written(update), update.attempts, update.value.notes)
-
-
-def load_digest(store: Store, day: date) -> Digest:
-    """The stored digest of `day`, checked through and through."""
-    key = digest_key(day)
-    found = store.get(key)
-    if found is None:
-        raise StoreError(
-            f"no digest at {store.describe(key)}; run `papers-digest run --date {day}`"
-        )
-    try:
-        digest = Digest.from_json(json.loads(found.body))
-    except (UnicodeDecodeError, RecursionError, ValueError) as exc:
-        raise CorruptObjectError(
-            f"{store.describe(key)} is not a readable digest ({exc}); rewrite it with "
-            f"`papers-digest run --date {day}`"
-        ) from None
-    if digest.day != day:
-        raise CorruptObjectError(
-            f"{store.describe(key)} holds the digest of {digest.day}, not {day}; rewrite it "
-            f"with `papers-digest run --date {day}`"
-        )
-    return digest
 
 
 def index_from_digests(store: Store, settings: FeedSettings) -> Merged:

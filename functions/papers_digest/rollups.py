@@ -14,12 +14,13 @@ from typing import Any, Literal
 
 from .conditional import Decision, update_object
 from .errors import CorruptObjectError
-from .keys import DIGEST_PREFIX, day_of_digest_key, digest_key, rollup_post_key
+from .keys import digest_key, rollup_post_key
 from .model import Digest
 from .render import digest_json, render_rollup_post, same_digest
 from .rollup import Period, due_periods, roll_up
 from .settings import PostSettings
 from .store import JSON_TYPE, MARKDOWN_TYPE, PUBLIC_CACHE_CONTROL, Store, StoredObject
+from .stored import load_digest, stored_days
 
 log = logging.getLogger(__name__)
 Status = Literal["created", "updated", "unchanged", "empty"]
@@ -49,21 +50,13 @@ def read_period(store: Store, period: Period) -> tuple[list[Digest], list[str]]:
     """The period's stored digests: one LIST from the period's first day, stopped at its
     last (so one request, however large the archive), and a GET a day. A digest that
     cannot be read is skipped with a warning and a note; a failing store raises."""
-    from .publish import load_digest  # the feed side's reader; imported when a period is due
-
-    last = digest_key(period.end)
     digests, notes = [], []
-    for key in store.list_keys(DIGEST_PREFIX, start_after=digest_key(period.start - timedelta(1))):
-        if key > last:
-            break
-        day = day_of_digest_key(key)
-        if day is None or day not in period:
-            continue
+    for day in stored_days(store, period.start, period.end):
         try:
             digests.append(load_digest(store, day))
         except CorruptObjectError as exc:
             log.warning("skipping a digest in the %s roll-up: %s", period.id, exc)
-            notes.append(f"skipped {key}: {exc}")
+            notes.append(f"skipped {digest_key(day)}: {exc}")
     return digests, notes
 
 

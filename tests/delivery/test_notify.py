@@ -13,8 +13,8 @@ import pytest
 
 from papers_digest import digest_handler, feed_handler
 from papers_digest.notify import NotifyError, Webhook, message
-from papers_digest.publish import load_digest
 from papers_digest.store import S3Store
+from papers_digest.stored import load_digest
 from tests.conftest import BUCKET, REAL_DAY, FakeLambdaContext, api_items, event, object_created
 from tests.webhook_receiver import Receiver, webhook_receiver
 from tools.replay_server import ReplayServer
