@@ -14,14 +14,14 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from .errors import DigestError
+from .errors import ConfigError, DigestError, SourceError
 from .feed_index import parse_index
 from .filters import NO_FILTERS, Filters
 from .keys import DIGEST_PREFIX, FEED_INDEX_KEY, day_of_digest_key, digest_key
@@ -29,7 +29,8 @@ from .model import Digest
 from .pipeline import PaperSource, RunResult, run_day
 from .ratelimit import MAX_PAUSE, RateGate
 from .settings import PostSettings
-from .store import Store
+from .settings.backfill import BackfillSettings
+from .store import FolderStore, Store
 from .summarize import SummaryStep
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,9 @@ MAX_HOPS = 50  # Lambda invocations one backfill may take; each must finish a da
 MAX_FAILED_LISTED = 400  # failed days carried from hop to hop (more are counted only)
 WRITTEN = frozenset({"created", "updated"})
 UNCHANGED = frozenset({"unchanged", "superseded"})
+# Days failed in a row by the API (no day fetched in between) after which no day starts:
+# an API that refuses every request would otherwise fail a 365-day range day by day.
+BREAKER_DAYS = 5
 
 
 def days_between(first: date, last: date) -> list[date]:
@@ -52,6 +56,12 @@ class DayOutcome:
     status: str
     error: str | None = None
     result: RunResult | None = None
+    source_failed: bool = False  # failed by the API (a SourceError), not the store
+
+    @property
+    def fetched(self) -> bool:
+        """Whether the API answered for the day (a run that ended with a status)."""
+        return self.status not in {"failed", "stored"}
 
     def summary(self) -> dict[str, Any]:
         found = self.result.summary() if self.result else {"day": self.day.isoformat()}
@@ -147,6 +157,16 @@ class BackfillRun:
     last: date
     outcomes: tuple[DayOutcome, ...]
     next_day: date | None
+    # When the API failed BREAKER_DAYS days in a row: why no more days started, and the
+    # first day that failed, where the backfill continues once the API answers again.
+    halted: str | None = None
+    resume_from: date | None = None
+
+    def stopped(self) -> dict[str, str]:
+        """The summary's `stopped` and `continue_from`, for a run the API stopped."""
+        if self.halted is None or self.resume_from is None:
+            return {}
+        return {"stopped": self.halted, "continue_from": self.resume_from.isoformat()}
 
     def tally(self, into: Tally | None = None) -> Tally:
         tally = into if into is not None else Tally()
@@ -243,6 +263,7 @@ def backfill(
     on_day: Callable[[DayOutcome], None] = lambda outcome: None,
     gate: RateGate | None = None,
     longest_wait: Callable[[], float] = lambda: MAX_PAUSE,
+    stop: threading.Event | None = None,
 ) -> BackfillRun:
     """Run every day from `first` to `last`, at most `concurrency` at a time, oldest
     first. A day already stored (with a readable digest) is skipped unless `refetch`.
@@ -254,7 +275,9 @@ def backfill(
     While the API's pause (`gate`, the one the sources share) lasts, no day is started:
     the days in flight fail when it is longer than their fetch may wait, the next ones
     wait for it, up to `longest_wait()` seconds; a pause longer than that leaves the rest
-    too, as `keep_going` does."""
+    too, as `keep_going` does. A set `stop` (Ctrl-C) does the same at once, and ends a
+    wait for a pause. After BREAKER_DAYS days failed by the API in a row, with no day
+    fetched in between, no more days start (`halted`, `resume_from`)."""
     stored = set() if refetch else stored_days(store, first, last)
     local = threading.local()
     made = threading.Lock()
@@ -276,38 +299,61 @@ def backfill(
                 summaries=summaries() if summaries is not None else None,
             )
             return DayOutcome(day, result.status, result=result)
+        except SourceError as exc:
+            return DayOutcome(day, "failed", error=one_line(exc), source_failed=True)
         except Exception as exc:  # a failed day must not stop the others
             return DayOutcome(day, "failed", error=one_line(exc))
 
     outcomes: list[DayOutcome] = []
     next_day: date | None = None
+    failing: list[date] = []  # the days the API failed after the last day it answered
+    answered: list[date] = []  # that day (the latest one the API answered)
 
     def finish(done: set[Future[DayOutcome]]) -> None:
         for future in sorted(done, key=lambda f: f.result().day):
-            outcomes.append(future.result())
-            on_day(future.result())
+            outcome = future.result()
+            outcomes.append(outcome)
+            if outcome.source_failed and not (answered and outcome.day < answered[-1]):
+                failing.append(outcome.day)
+            elif outcome.fetched:  # days end out of order: one answered breaks the run there
+                answered[:] = [max([outcome.day, *answered])]
+                failing[:] = sorted(day for day in failing if day > outcome.day)
+            on_day(outcome)
+
+    def stopping() -> bool:
+        return stop is not None and stop.is_set()
 
     with (
         ExitStack() as sources,
         ThreadPoolExecutor(concurrency, thread_name_prefix="papers-digest-backfill") as pool,
     ):
         pending: set[Future[DayOutcome]] = set()
+        broken = False
         for day in days_between(first, last):
             while len(pending) >= concurrency:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 finish(done)
-            if not waited_out(gate, longest_wait) or not keep_going():
+            broken = len(failing) >= BREAKER_DAYS
+            if broken or stopping() or not waited_out(gate, longest_wait, stop) or not keep_going():
                 next_day = day
                 break
             pending.add(pool.submit(work, day, sources))
         finish(wait(pending).done)
+    if next_day is not None and broken:  # continue from the first day that failed: the
+        # days after it that were stored are skipped by one LIST, asking the API nothing
+        failing.sort()
+        why = f"the API failed {len(failing)} days in a row ({failing[0]} to {failing[-1]})"
+        since = min(outcome.day for outcome in outcomes if outcome.status == "failed")
+        return BackfillRun(first, last, tuple(outcomes), next_day, why, since)
     return BackfillRun(first, last, tuple(outcomes), next_day)
 
 
-def waited_out(gate: RateGate | None, longest_wait: Callable[[], float]) -> bool:
+def waited_out(
+    gate: RateGate | None, longest_wait: Callable[[], float], stop: threading.Event | None = None
+) -> bool:
     """Whether no pause the API asked for holds the gate now (after waiting for one that
     ends within `longest_wait()` seconds, asked only when there is a pause)."""
-    return gate is None or gate.paused_for() == 0 or gate.wait_open(longest_wait())
+    return gate is None or gate.paused_for() == 0 or gate.wait_open(longest_wait(), stop)
 
 
 def one_line(exc: BaseException) -> str:
@@ -317,6 +363,129 @@ def one_line(exc: BaseException) -> str:
         text = " ".join(str(exc).split())
         return text[:500]
     return f"unexpected {type(exc).__name__}"
+
+
+def check_ready(store: Store, env: Mapping[str, str], *, summaries: bool, asked_by: str) -> None:
+    """What every day would fail on, checked once before the lease and any request: the
+    store answers a LIST (a missing bucket, a file where the folder belongs) and a folder
+    can be written (made when missing); the summaries' settings, when asked for by
+    `asked_by` (`--summaries`, or the event's `"summaries": true`), name a provider."""
+    if isinstance(store, FolderStore):
+        store.check_writable()
+    next(iter(store.list_keys(DIGEST_PREFIX)), None)
+    if summaries:
+        from .settings.summaries import summary_settings
+
+        if summary_settings(env).provider is None:  # a bad setting raises its own line
+            raise ConfigError(
+                f"{asked_by} asks for summaries, but SUMMARY_PROVIDER is off; set it "
+                "(bedrock or openai) and SUMMARY_MODEL, or leave the summaries out"
+            )
+
+
+@dataclass(frozen=True)
+class Api:
+    """Where each worker's API client asks, and with which token."""
+
+    base: str
+    token: str | None = None
+    token_source: str = "HF_TOKEN"  # noqa: S105 (where a token comes from, for messages)
+
+
+@dataclass(frozen=True)
+class Hop:
+    """A backfill run by `run_backfill`: the days done and the counts so far (the
+    whole backfill's, given the counts of the invocations before)."""
+
+    run: BackfillRun
+    tally: Tally
+
+
+def run_backfill(
+    first: date,
+    last: date,
+    *,
+    store: Store,
+    settings: PostSettings,
+    api: Api,
+    options: BackfillSettings,
+    keeper: LeaseKeeper | None,
+    hold_for: timedelta | None = None,
+    tally: Tally | None = None,
+    refetch: bool = False,
+    filters: Filters = NO_FILTERS,
+    summaries: Callable[[], SummaryStep | None] | None = None,
+    keep_going: Callable[[], bool] = lambda: True,
+    longest_wait: Callable[[], float] = lambda: MAX_PAUSE,
+    on_day: Callable[[DayOutcome, int], None] = lambda outcome, requests: None,
+    stop: threading.Event | None = None,
+) -> Hop | None:
+    """The backfill both shells run (the CLI whole, the digest function one invocation
+    at a time): one rate gate for every worker's client, the lease taken (for
+    `hold_for`, else its length) and renewed as days end, then the days, then the
+    counts. `on_day(outcome, requests so far)` as each day ends. None, with nothing
+    done, when the lease says this invocation handed over already."""
+    import requests
+
+    from .ratelimit import RateGate
+    from .source import DailyPapersClient
+
+    gate = RateGate(options.rate)
+
+    def new_source(stack: ExitStack) -> DailyPapersClient:
+        session = stack.enter_context(requests.Session())
+        return DailyPapersClient(
+            session, api.base, token=api.token, token_source=api.token_source, gate=gate
+        )
+
+    def each(outcome: DayOutcome) -> None:
+        if keeper is not None:
+            keeper.renew_if_due()
+        on_day(outcome, gate.passed)
+
+    if keeper is not None and not keeper.hold(hold_for):
+        return None
+    run = backfill(
+        first,
+        last,
+        store=store,
+        settings=settings,
+        new_source=new_source,
+        now=_clock,
+        concurrency=options.concurrency,
+        refetch=refetch,
+        filters=filters,
+        summaries=summaries,
+        keep_going=keep_going,
+        on_day=each,
+        gate=gate,
+        longest_wait=longest_wait,
+        stop=stop,
+    )
+    counts = run.tally(into=tally if tally is not None else Tally())
+    counts.requests += gate.passed
+    return Hop(run, counts)
+
+
+def why_stuck(run: BackfillRun, hop: int) -> str | None:
+    """Why an invocation that left days does not hand them over (it publishes what was
+    done and fails, naming the day to continue from); None when it may hand over."""
+    if run.halted is not None:
+        return f"stopped: {run.halted}"
+    if not run.outcomes:
+        return "finished no day"
+    return f"reached {MAX_HOPS} invocations" if hop >= MAX_HOPS else None
+
+
+def rollup_periods(first: date, last: date) -> list[str]:
+    """The ISO weeks and months the range closed: a backfill's roll-ups at its end."""
+    from .rollup import due_periods
+
+    return [period.id for period in due_periods(days_between(first, last))]
+
+
+def _clock() -> datetime:
+    return datetime.now(UTC)
 
 
 class LeaseKeeper:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
+import signal
 import sys
+import threading
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any, NoReturn
@@ -223,20 +226,26 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
 def _backfill(args: argparse.Namespace) -> dict[str, Any]:
     """`backfill`: the days through the same run as `run`, within the rate, then one
     publish of the feeds (on a bucket, under the lease that keeps the feed function off
-    the range meanwhile). The progress bar shows only on a terminal."""
+    the range meanwhile). The progress bar shows only on a terminal. Ctrl-C starts no
+    more days: the days in flight finish and what was written is published."""
     import uuid
     from datetime import timedelta
 
-    import requests
-
-    from .backfill import DayOutcome, LeaseKeeper, Tally, backfill, days_between, publish_span
+    from .backfill import (
+        Api,
+        DayOutcome,
+        LeaseKeeper,
+        Tally,
+        check_ready,
+        days_between,
+        publish_span,
+        run_backfill,
+    )
     from .publish import publish_days
-    from .ratelimit import RateGate
     from .rollup_feed import publish_rollups
     from .rollups import scheduled_rollups
     from .settings import filter_settings, post_settings, source_settings
     from .settings.backfill import backfill_settings
-    from .source import DailyPapersClient
     from .summarizers import summary_step
 
     now = datetime.now(UTC)
@@ -250,60 +259,57 @@ def _backfill(args: argparse.Namespace) -> dict[str, Any]:
         os.environ, BACKFILL_RATE=args.rate, BACKFILL_CONCURRENCY=args.concurrency
     )
     feeds = feed_settings(os.environ)
-    filters = filter_settings(os.environ)
     store = _store(args)
-    gate = RateGate(options.rate)
-
-    def new_source(stack: Any) -> DailyPapersClient:
-        session = stack.enter_context(requests.Session())
-        return DailyPapersClient(session, source.api_base, token=source.token, gate=gate)
+    check_ready(store, os.environ, summaries=args.summaries, asked_by="--summaries")
 
     def summaries() -> Any:
         return summary_step(os.environ, lang=settings.lang, template_dir=settings.template_dir)
 
-    def clock() -> datetime:
-        return datetime.now(UTC)
-
     keeper = None
     if isinstance(store, S3Store):  # a folder has no feed function to keep off
         owner = f"cli-{uuid.uuid4()}"
-        keeper = LeaseKeeper(store, first, last, owner, length=timedelta(minutes=10), now=clock)
+        keeper = LeaseKeeper(store, first, last, owner, length=timedelta(minutes=10),
+                             now=lambda: datetime.now(UTC))  # fmt: skip
     total = len(days_between(first, last))
     counts = Tally()
     bar = _progress(total)
+    stop = threading.Event()
 
-    def on_day(outcome: DayOutcome) -> None:
+    def on_day(outcome: DayOutcome, requests: int) -> None:
         counts.add(outcome)
-        if keeper is not None:
-            keeper.renew_if_due()
         if bar is not None:
-            bar.set_postfix({**counts.counts(), "requests": gate.passed}, refresh=False)
+            bar.set_postfix({**counts.counts(), "requests": requests}, refresh=False)
             bar.update(1)
 
     try:
-        if keeper is not None:
-            keeper.hold()
-        run = backfill(
-            first,
-            last,
-            store=store,
-            settings=settings,
-            new_source=new_source,
-            now=clock,
-            concurrency=options.concurrency,
-            refetch=args.refetch,
-            filters=filters,
-            summaries=summaries if args.summaries else None,
-            on_day=on_day,
-            gate=gate,
-        )
-        tally = run.tally()
-        tally.requests = gate.passed
-        span = publish_span(store, first, last, tally)
-        published = publish_days(store, *span, feeds) if span else None
-        rollups = scheduled_rollups(store, days_between(first, last), settings, clock())
-        if any(rollup["status"] in {"created", "updated"} for rollup in rollups):
-            publish_rollups(store, feeds)
+        with _interruptible(stop, bar, held=keeper is not None):
+            hop = run_backfill(
+                first,
+                last,
+                store=store,
+                settings=settings,
+                api=Api(source.api_base, source.token),
+                options=options,
+                keeper=keeper,
+                refetch=args.refetch,
+                filters=filter_settings(os.environ),
+                summaries=summaries if args.summaries else None,
+                on_day=on_day,
+                stop=stop,
+            )
+            if hop is None:  # the CLI's own lease (a new owner) is never handed over
+                raise DigestError("the backfill's lease was handed over; run it again")
+            run, tally = hop.run, hop.tally
+            span = publish_span(store, first, last, tally)
+            published = publish_days(store, *span, feeds) if span else None
+            rollups: list[
+                dict[str, Any]
+            ] = []  # a backfill stopped before its end builds none: its rerun does
+            if run.next_day is None:
+                days = days_between(first, last)
+                rollups = scheduled_rollups(store, days, settings, datetime.now(UTC))
+            if any(rollup["status"] in {"created", "updated"} for rollup in rollups):
+                publish_rollups(store, feeds)
     finally:
         if bar is not None:
             bar.close()
@@ -313,7 +319,10 @@ def _backfill(args: argparse.Namespace) -> dict[str, Any]:
         "from": first.isoformat(),
         "to": last.isoformat(),
         "days": total,
+        "done": tally.done,
         **tally.to_json(),
+        **run.stopped(),
+        **({"interrupted": True} if stop.is_set() else {}),
         "feeds": published.summary() if published else None,
         "rollups": {rollup["period"]: rollup["status"] for rollup in rollups},
         "keys_written": [
@@ -321,6 +330,33 @@ def _backfill(args: argparse.Namespace) -> dict[str, Any]:
             *(key for rollup in rollups for key in rollup.get("keys_written", ())),
         ],
     }
+
+
+@contextlib.contextmanager
+def _interruptible(stop: Any, bar: Any, *, held: bool) -> Iterator[None]:
+    """Ctrl-C (SIGINT) sets `stop`, with one line saying so; a second one ends the
+    process at once (exit 130, one line), leaving a bucket's lease to run out."""
+
+    def interrupted(signum: int, frame: Any) -> None:
+        if stop.is_set():
+            lease = "; the lease on the bucket runs out within 10 minutes" if held else ""
+            os.write(2, f"papers-digest: interrupted again: stopped at once{lease}; run "
+                        "the same command again to continue\n".encode())  # fmt: skip
+            os._exit(130)
+        stop.set()
+        line = (
+            "papers-digest: interrupted: the days in flight finish (Ctrl-C again to stop at once)"
+        )
+        bar.write(line, file=sys.stderr) if bar is not None else print(line, file=sys.stderr)
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, interrupted)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _progress(total: int) -> Any:
@@ -408,6 +444,11 @@ def _notify(args: argparse.Namespace) -> dict[str, Any]:
     return {"day": day.isoformat(), **result.summary()}
 
 
+def _count(number: int, noun: str) -> str:
+    """`1 day`, `2 days`, `0 days`."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
 def _describe(command: str, result: dict[str, Any]) -> str:
     keys = ", ".join(result["keys_written"]) or "nothing"
     if command == "backfill":
@@ -419,14 +460,20 @@ def _describe(command: str, result: dict[str, Any]) -> str:
         built = sum(status in {"created", "updated"} for status in result["rollups"].values())
         broken = [period for period, status in result["rollups"].items() if status == "failed"]
         return (
-            f"backfill {result['from']}..{result['to']}: {result['days']} days: "
+            f"backfill {result['from']}..{result['to']}: {_count(result['days'], 'day')}: "
             f"{result['written']} written, {result['unchanged']} unchanged, "
-            f"{result['empty']} empty, {result['skipped']} already stored, "
+            f"{result['empty']} empty, {result['skipped']} skipped (already stored), "
             f"{result['failed']} failed; {result['requests']} API requests; {feeds}; "
             f"roll-ups: {built} of {len(result['rollups'])} written"
             + (f", failed: {', '.join(broken)}" if broken else "")
             + f"{failed}"
             + (f"\n  and {more} more failed" if more > 0 else "")
+            + (
+                f"\n  stopped: {result['stopped']}; once it answers, continue with "
+                f"--from {result['continue_from']}"
+                if "stopped" in result
+                else ""
+            )
         )
     if command == "run":
         made = result.get("summaries")
@@ -453,8 +500,8 @@ def _describe(command: str, result: dict[str, Any]) -> str:
         keys += ", rollups.xml" if "feed" in result else ""
         notes = "".join(f"\n  note: {note}" for note in result["notes"])
         return (
-            f"{result['period']}: {result['status']} ({result['papers']} papers from "
-            f"{result['days_read']} days); wrote {keys}{notes}"
+            f"{result['period']}: {result['status']} ({_count(result['papers'], 'paper')} "
+            f"from {_count(result['days_read'], 'day')}); wrote {keys}{notes}"
         )
     if command == "publish-github":
         files = ", ".join(result["files"]) or "nothing"
@@ -494,8 +541,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         hint = "" if debug else "; run again with --debug to see the traceback"
         parser.exit(1, f"papers-digest: error: unexpected {type(exc).__name__}{hint}\n")
     print(json.dumps(result, ensure_ascii=False) if args.json else _describe(args.command, result))
-    if args.command == "backfill":  # a failed day or roll-up: the summary names it
-        return int(bool(result["failed"]) or "failed" in result["rollups"].values())
+    if args.command == "backfill" and result.get("interrupted"):
+        print(f"papers-digest: interrupted after {result['done']} of "
+              f"{_count(result['days'], 'day')}; run the same command again to continue",
+              file=sys.stderr)  # fmt: skip
+        return 130
+    if args.command == "backfill":  # a failed day or roll-up, or a dead API: the summary says
+        return int(bool(result["failed"]) or "failed" in result["rollups"].values()
+                   or "stopped" in result)  # fmt: skip
     return 0
 
 

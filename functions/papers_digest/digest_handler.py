@@ -190,15 +190,13 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 
 
 def _backfill(request: BackfillRequest, context: LambdaContext) -> dict[str, Any]:
-    """Days `from`..`to` (backfill.py), while this invocation has time for one more; then
-    the rest goes to a new invocation of this function (asynchronous, with the backfill's
-    id, hop and counts), or, at the end, one publish to the feed function."""
+    """Days `from`..`to` (backfill.run_backfill), while this invocation has time for one
+    more; then the rest goes to a new invocation of this function (asynchronous, with the
+    backfill's id, hop and counts), or, at the end, one publish to the feed function."""
     import uuid
-    from contextlib import ExitStack
 
-    from .backfill import MAX_HOPS, LeaseKeeper, Tally, backfill, continuation
+    from .backfill import Api, LeaseKeeper, check_ready, continuation, run_backfill, why_stuck
     from .lease import MAX_LEASE
-    from .ratelimit import RateGate
     from .settings.backfill import backfill_settings
 
     backfill_id = request.backfill_id or str(uuid.uuid4())
@@ -206,10 +204,7 @@ def _backfill(request: BackfillRequest, context: LambdaContext) -> dict[str, Any
     logger.append_keys(backfill=backfill_id, hop=request.hop)
     store = S3Store(os.environ.get("DIGEST_BUCKET", ""))
     settings = post_settings(os.environ)
-    source = source_settings(os.environ)
-    options = backfill_settings(os.environ)
-    token, token_source = _token(source)
-    gate = RateGate(options.rate)
+    check_ready(store, os.environ, summaries=request.summaries, asked_by='"summaries": true')
     reserve = BACKFILL_DAY_RESERVE_SECONDS
     if request.summaries:
         from .settings import summary_settings
@@ -219,52 +214,43 @@ def _backfill(request: BackfillRequest, context: LambdaContext) -> dict[str, Any
     def left() -> float:
         return context.get_remaining_time_in_millis() / 1000
 
-    def new_source(stack: ExitStack) -> DailyPapersClient:
-        session = stack.enter_context(requests.Session())
-        return DailyPapersClient(
-            session, source.api_base, token=token, token_source=token_source, gate=gate
-        )
-
     def summaries() -> Any:
         deadline = time.monotonic() + left() - WRITE_RESERVE_SECONDS
         return summary_step(
             os.environ, lang=settings.lang, template_dir=settings.template_dir, deadline=deadline
         )
 
-    def clock() -> datetime:
-        return datetime.now(UTC)
-
-    def on_day(outcome: Any) -> None:
+    def on_day(outcome: Any, requests: int) -> None:
         log = logger.warning if outcome.status == "failed" else logger.info
         log("backfill day", extra=outcome.summary())
 
-    keeper = LeaseKeeper(
-        store, origin, request.last, backfill_id, length=MAX_LEASE, now=clock, hop=request.hop
+    keeper = LeaseKeeper(store, origin, request.last, backfill_id, length=MAX_LEASE,
+                         now=lambda: datetime.now(UTC), hop=request.hop)  # fmt: skip
+    source = source_settings(os.environ)
+    hop = run_backfill(
+        request.first,
+        request.last,
+        store=store,
+        settings=settings,
+        api=Api(source.api_base, *_token(source)),
+        options=backfill_settings(os.environ),
+        keeper=keeper,
+        hold_for=min(timedelta(seconds=left()) + HANDOVER, MAX_LEASE - timedelta(seconds=1)),
+        tally=request.tally,
+        refetch=request.refetch,
+        filters=filter_settings(os.environ),
+        summaries=summaries if request.summaries else None,
+        keep_going=lambda: left() > reserve,
+        longest_wait=lambda: left() - reserve,
+        on_day=on_day,
     )
-    if not keeper.hold(min(timedelta(seconds=left()) + HANDOVER, MAX_LEASE - timedelta(seconds=1))):
+    if hop is None:
         repeated = {"backfill": backfill_id, "hop": request.hop, "status": "handed over already"}
         logger.warning(
             "a repeated delivery of a backfill invocation: nothing to do", extra=repeated
         )
         return repeated
-    run = backfill(
-        request.first,
-        request.last,
-        store=store,
-        settings=settings,
-        new_source=new_source,
-        now=clock,
-        concurrency=options.concurrency,
-        refetch=request.refetch,
-        filters=filter_settings(os.environ),
-        summaries=summaries if request.summaries else None,
-        keep_going=lambda: left() > reserve,
-        on_day=on_day,
-        gate=gate,
-        longest_wait=lambda: left() - reserve,
-    )
-    tally = run.tally(into=request.tally or Tally())
-    tally.requests += gate.passed
+    run, tally = hop.run, hop.tally
     summary = {
         "backfill": backfill_id,
         "hop": request.hop,
@@ -272,38 +258,39 @@ def _backfill(request: BackfillRequest, context: LambdaContext) -> dict[str, Any
         "to": request.last.isoformat(),
         "this_hop": {"from": request.first.isoformat(), "days": len(run.outcomes)},
         **tally.to_json(),
+        **run.stopped(),
     }
     if tally.failed:
         metrics.add_metric("BackfillDaysFailed", MetricUnit.Count, tally.failed)
-    if run.next_day is not None:
-        stuck = not run.outcomes or request.hop >= MAX_HOPS
-        if not stuck:
-            summary["continues_from"] = run.next_day.isoformat()
-            handover = continuation(
-                next_day=run.next_day,
-                last=request.last,
-                backfill_id=backfill_id,
-                hop=request.hop,
-                origin=origin,
-                tally=tally,
-                refetch=request.refetch,
-                summaries=request.summaries,
-            )
-            if keeper.hand_over(partial(_invoke, context.function_name, handover)):
-                logger.info("backfill continues in a new invocation", extra=summary)
-            else:  # another run of this invocation (a repeated delivery) got there first
-                summary["status"] = "handed over already"
-                logger.warning("backfill handed over already", extra=summary)
-            return summary
+    stuck = why_stuck(run, request.hop)
+    if run.next_day is not None and stuck is None:
+        summary["continues_from"] = run.next_day.isoformat()
+        handover = continuation(
+            next_day=run.next_day,
+            last=request.last,
+            backfill_id=backfill_id,
+            hop=request.hop,
+            origin=origin,
+            tally=tally,
+            refetch=request.refetch,
+            summaries=request.summaries,
+        )
+        if keeper.hand_over(partial(_invoke, context.function_name, handover)):
+            logger.info("backfill continues in a new invocation", extra=summary)
+        else:  # another run of this invocation (a repeated delivery) got there first
+            summary["status"] = "handed over already"
+            logger.warning("backfill handed over already", extra=summary)
+        return summary
     finished = run.next_day is None  # else stuck: the roll-ups wait for the backfill's rerun
     summary["rollups_asked"] = _end_backfill(
         store, keeper, origin, request.last, tally, context if finished else None
     )
     if run.next_day is not None:
-        why = "finished no day" if not run.outcomes else f"reached {MAX_HOPS} invocations"
+        since = run.resume_from or run.next_day
+        logger.error("backfill stopped", extra=summary)
         raise DigestError(
-            f"backfill {backfill_id}: invocation {request.hop} {why}; stopping at "
-            f'{run.next_day} (send {{"from": "{run.next_day}", "to": '
+            f"backfill {backfill_id}: invocation {request.hop} {stuck}; stopping at "
+            f'{since} (send {{"from": "{since}", "to": '
             f'"{request.last}"}} to go on); the days done are published'
         )
     (logger.error if tally.failed else logger.info)("backfill finished", extra=summary)
@@ -323,8 +310,7 @@ def _end_backfill(
     backfill that reached its end, this function for the roll-up of each closed week and
     month of the range, one asynchronous invocation each (a roll-up writes only what
     changed). Returns the periods asked for."""
-    from .backfill import days_between, publish_span
-    from .rollup import due_periods
+    from .backfill import publish_span, rollup_periods
 
     keeper.release()
     feed = os.environ.get("FEED_FUNCTION_NAME", "")
@@ -336,7 +322,7 @@ def _end_backfill(
         _invoke(feed, event)
     if context is None:
         return []
-    periods = [period.id for period in due_periods(days_between(first, last))]
+    periods = rollup_periods(first, last)
     for period in periods:
         _invoke(context.function_name, {"rollup": period})
     return periods

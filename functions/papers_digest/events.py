@@ -52,6 +52,8 @@ def day_from_schedule_event(event: Any, now: datetime) -> date:
 
 
 _BACKFILL_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
+_BACKFILL_KEYS = frozenset({"from", "to", "refetch", "summaries", "backfill"})
+_STATE_KEYS = frozenset({"id", "hop", "origin", "tally"})
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,7 @@ def backfill_request(event: Any, now: datetime) -> BackfillRequest | None:
     _require_object(event)
     if "from" not in event:
         return None
+    _refuse_unknown(event, _BACKFILL_KEYS, "a backfill event")
     try:
         first = check_publishable(parse_day(event["from"]), now)
         last = last_complete_day(now)
@@ -94,6 +97,8 @@ def backfill_request(event: Any, now: datetime) -> BackfillRequest | None:
     state = event.get("backfill")
     if state is None:
         return BackfillRequest(first, last, **flags)
+    if isinstance(state, Mapping):
+        _refuse_unknown(state, _STATE_KEYS, "`backfill`")
     try:
         if not isinstance(state, Mapping):
             raise ValueError("`backfill` is not an object")
@@ -196,6 +201,16 @@ def day_range(value: Any, where: str) -> tuple[date, date]:
     if first > last:
         raise InvalidEventError(f"event: {where}: from {first} is after to {last}")
     return first, last
+
+
+def _refuse_unknown(event: Mapping[Any, Any], known: frozenset[str], what: str) -> None:
+    """A key the event should not hold (a typo such as `refetc` would otherwise be
+    dropped in silence): one line naming the first few, and the keys it takes."""
+    unknown = sorted(str(key)[:24] for key in event if key not in known)
+    if unknown:
+        raise InvalidEventError(
+            f"event: {what} has unknown keys {unknown[:3]}; it takes {sorted(known)}"
+        )
 
 
 def _require_object(event: Any) -> None:

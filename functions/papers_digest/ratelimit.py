@@ -136,16 +136,20 @@ class RateGate:
         with self._state:
             return max(self._paused_until - self._clock(), 0.0)
 
-    def wait_open(self, most: float) -> bool:
+    def wait_open(self, most: float, stop: threading.Event | None = None) -> bool:
         """Sleep until a pause the server asked for ends, at most `most` seconds; whether
         it has. A backfill asks before it starts a day, so that a pause longer than a
-        day's fetch may wait fails only the days in flight, not every day after them."""
+        day's fetch may wait fails only the days in flight, not every day after them.
+        A set `stop` (Ctrl-C) ends the wait at once: False."""
         limit = self._clock() + max(most, 0.0)
         while (left := self.paused_for()) > 0:
             now = self._clock()
-            if now >= limit:
+            if now >= limit or (stop is not None and stop.is_set()):
                 return False
-            self._sleep(min(left, limit - now))
+            if stop is not None:
+                stop.wait(min(left, limit - now))
+            else:
+                self._sleep(min(left, limit - now))
         return True
 
     def _too_long(self, wait: float, left: float) -> str:

@@ -140,6 +140,16 @@ class FolderStore:
                 finally:
                     fcntl.flock(lock, fcntl.LOCK_UN)
 
+    def check_writable(self) -> None:
+        """Make the folder when missing and open its lock file for writing: a StoreError
+        now, before any work, for a file where the folder belongs or a read-only one."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            with self._lock():
+                pass
+        except OSError as exc:
+            raise _os_error(exc, "write", self.root / _LOCK_NAME, self.root) from exc
+
     def list_keys(self, prefix: str, start_after: str = "") -> Iterator[str]:
         """Walks only the folder the prefix names (`digests/`, not a whole blog)."""
         base = self.root

@@ -22,9 +22,9 @@ import pytest
 import requests
 
 from papers_digest import digest_handler, lease
-from papers_digest.backfill import MAX_HOPS, BackfillRun, backfill
+from papers_digest.backfill import BREAKER_DAYS, MAX_HOPS, BackfillRun, backfill
 from papers_digest.cli import main
-from papers_digest.errors import DigestError
+from papers_digest.errors import ConfigError, DigestError
 from papers_digest.ratelimit import RateGate
 from papers_digest.settings import PostSettings
 from papers_digest.source import DailyPapersClient
@@ -64,7 +64,7 @@ def run_range(
         settings=PostSettings(),
         new_source=new_source,
         now=lambda: datetime.now(UTC),
-        concurrency=CONCURRENCY,
+        concurrency=options.pop("concurrency", CONCURRENCY),
         gate=gate,
         **options,
     )
@@ -545,3 +545,216 @@ def test_a_backfill_does_not_take_the_lease_another_one_holds(
     assert error.count("\n") == 1
     assert (server.requests, fake.invoked) == ([], [])
     assert lease.holding(store, FIRST, datetime.now(UTC)).owner == "b-other"  # type: ignore[union-attr]
+
+
+def test_one_day_reads_as_one_and_the_bar_and_summary_say_skipped(
+    sixty_days: dict[str, list[Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The summary counts in the words the bar uses (`skipped`), in the singular for one."""
+    args = ["backfill", "--from", "2026-05-01", "--to", "2026-05-01", "--out", str(tmp_path),
+            "--rate", str(RATE)]  # fmt: skip
+    with ReplayServer(sixty_days) as server:
+        assert main([*args, "--api-base", server.url]) == 0
+        assert main([*args, "--api-base", server.url]) == 0
+    first, again = capsys.readouterr().out.splitlines()
+    assert first.startswith("backfill 2026-05-01..2026-05-01: 1 day: 1 written, ")
+    assert again.startswith("backfill 2026-05-01..2026-05-01: 1 day: 0 written, 0 unchanged, "
+                            "0 empty, 1 skipped (already stored), 0 failed")  # fmt: skip
+
+
+def refuse(server: ReplayServer, days: set[str] | None = None) -> None:
+    """Answer 404 for `days` (every day when None), each as often as asked: a fault is
+    used once, so one for each request there may be."""
+    refused = Canned(404, b'{"error":"gone"}')
+    fault = lambda query: refused if days is None or query.get("date") in days else None  # noqa: E731
+    server.faults.extend([fault] * 200)
+
+
+@pytest.mark.parametrize(
+    ("failing", "concurrency", "halted_at"),
+    [
+        (set(range(60)), CONCURRENCY, 0),  # a dead API: 5 days, and those in flight
+        (set(range(3, 60)), CONCURRENCY, 3),  # dies after 3 good days: continue from the 4th
+        ({0, 1, 2, 3, 5, 6, 7, 8, 10, 11}, 1, None),  # a day answered between: no stop
+    ],
+    ids=["dead-from-the-start", "dies-half-way", "answers-in-between"],
+)
+def test_after_five_days_failed_by_the_api_in_a_row_no_day_starts(
+    sixty_days: dict[str, list[Any]],
+    tmp_path: Path,
+    failing: set[int],
+    concurrency: int,
+    halted_at: int | None,
+) -> None:
+    bad = {(FIRST + timedelta(days=n)).isoformat() for n in failing}
+    with ReplayServer(sixty_days) as server:
+        refuse(server, bad)
+        run = run_range(server, tmp_path, RateGate(RATE), concurrency=concurrency)
+        asked = len(server.requests)
+    statuses = Counter(outcome.status for outcome in run.outcomes)
+    if halted_at is None:
+        assert (run.next_day, run.halted, statuses["failed"]) == (None, None, len(failing))
+        return
+    resume = FIRST + timedelta(days=halted_at)
+    assert BREAKER_DAYS <= statuses["failed"] <= BREAKER_DAYS + concurrency - 1
+    assert asked == halted_at + statuses["failed"]  # nothing asked after the 5th in a row
+    assert run.resume_from == resume
+    assert run.halted is not None
+    assert f"failed {statuses['failed']} days in a row" in run.halted
+    assert run.stopped()["continue_from"] == resume.isoformat()
+
+
+def test_the_cli_stops_a_dead_api_and_says_where_to_continue(
+    sixty_days: dict[str, list[Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with ReplayServer(sixty_days) as server:
+        refuse(server)
+        status = main(["backfill", "--from", FIRST.isoformat(), "--to", LAST.isoformat(),
+                       "--out", str(tmp_path), "--rate", str(RATE),
+                       "--api-base", server.url])  # fmt: skip
+        asked = len(server.requests)
+    said = capsys.readouterr().out
+    assert status == 1
+    assert asked < BREAKER_DAYS + CONCURRENCY
+    assert f"stopped: the API failed {asked} days in a row" in said
+    assert "continue with --from 2026-05-01" in said
+
+
+def test_the_store_is_checked_once_before_any_request(
+    sixty_days: dict[str, list[Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file where the folder belongs fails at once, in one line, asking the API nothing
+    (before, each day was fetched and then failed on its own)."""
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    with ReplayServer(sixty_days) as server:
+        for out in (afile, afile / "site"):
+            with pytest.raises(SystemExit) as exit_:
+                main(["backfill", "--from", FIRST.isoformat(), "--to", LAST.isoformat(),
+                      "--out", str(out), "--api-base", server.url])  # fmt: skip
+            assert exit_.value.code == 1
+            error = capsys.readouterr().err
+            assert error.startswith(f"papers-digest: error: cannot write {afile}")
+            assert error.count("\n") == 1
+        assert server.requests == []
+
+
+def test_a_bucket_that_does_not_exist_is_refused_before_any_request(
+    s3_server: Any, sixty_days: dict[str, list[Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with ReplayServer(sixty_days) as server, pytest.raises(SystemExit) as exit_:
+        main(["backfill", "--from", FIRST.isoformat(), "--to", LAST.isoformat(),
+              "--bucket", "no-such-bucket-here", "--api-base", server.url])  # fmt: skip
+    assert exit_.value.code == 1
+    error = capsys.readouterr().err
+    assert "s3://no-such-bucket-here/" in error
+    assert "NoSuchBucket" in error
+    assert error.count("\n") == 1
+    assert server.requests == []
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"SUMMARY_PROVIDER": "openai"}, "SUMMARY_MODEL"),
+        ({"SUMMARY_PROVIDER": "bedrock", "SUMMARY_MODEL": "a model"}, "SUMMARY_MODEL"),
+        ({}, "--summaries asks for summaries, but SUMMARY_PROVIDER is off"),
+    ],
+)
+def test_the_summaries_settings_are_checked_once_before_any_request(
+    sixty_days: dict[str, list[Any]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    env: dict[str, str],
+    named: str,
+) -> None:
+    for name in ("SUMMARY_PROVIDER", "SUMMARY_MODEL"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with ReplayServer(sixty_days) as server, pytest.raises(SystemExit) as exit_:
+        main(["backfill", "--from", FIRST.isoformat(), "--to", LAST.isoformat(), "--summaries",
+              "--out", str(tmp_path), "--api-base", server.url])  # fmt: skip
+    assert exit_.value.code == 2
+    error = capsys.readouterr().err
+    assert named in error
+    assert error.count("\n") == 1
+    assert server.requests == []
+
+
+def test_a_lambda_backfill_asking_for_summaries_that_are_off_is_refused_at_once(
+    handover: tuple[ReplayServer, FakeLambda],
+) -> None:
+    server, fake = handover
+    event = {"from": FIRST.isoformat(), "to": LAST.isoformat(), "summaries": True}
+    with pytest.raises(ConfigError, match='"summaries": true asks for summaries'):
+        digest_handler.lambda_handler(event, FakeLambdaContext())
+    assert (server.requests, fake.invoked) == ([], [])
+    assert lease.holding(S3Store(BUCKET), FIRST, datetime.now(UTC)) is None
+
+
+def test_a_lambda_backfill_stops_a_dead_api_without_handing_over(
+    handover: tuple[ReplayServer, FakeLambda],
+) -> None:
+    """Day 1 answers, the API then refuses every day: no hand-over, one publish of what
+    was written, and a one-line failure naming the day to continue from."""
+    server, fake = handover
+    refuse(server, {(FIRST + timedelta(days=n)).isoformat() for n in range(1, 20)})
+    event = {"from": FIRST.isoformat(), "to": (FIRST + timedelta(days=19)).isoformat()}
+    with pytest.raises(DigestError, match=r"the API failed \d+ days in a row.*stopping at "
+                       r"2026-05-02 \(send \{\"from\": \"2026-05-02\"") as failed:  # fmt: skip
+        digest_handler.lambda_handler(event, FakeLambdaContext())
+    assert "\n" not in str(failed.value)
+    assert [call["Payload"] for call in fake.invoked] == [
+        {"publish": {"from": FIRST.isoformat(), "to": FIRST.isoformat()}}
+    ]
+    assert lease.holding(S3Store(BUCKET), FIRST, datetime.now(UTC)) is None
+    assert len({r["date"] for r in server.requests}) < 1 + BREAKER_DAYS + CONCURRENCY
+
+
+@pytest.mark.parametrize("presses", [1, 2], ids=["ctrl-c", "ctrl-c-twice"])
+def test_ctrl_c_lets_the_days_in_flight_finish_and_publishes_them(
+    sixty_days: dict[str, list[Any]], tmp_path: Path, presses: int
+) -> None:
+    """A real CLI process and SIGINT: no traceback. Once: no day starts after it, each day
+    asked is stored whole, the feeds list them, the summary and one line say how far it
+    got, exit 130. Twice: it stops at once, in one line, exit 130."""
+    out = tmp_path / "site"
+    digests = out / "digests"
+    with ReplayServer(sixty_days, delay=0.05) as server:
+        process = subprocess.Popen(
+            [*CLI, "backfill", "--from", FIRST.isoformat(), "--to", LAST.isoformat(), "--json",
+             "--out", str(out), "--rate", str(RATE), "--concurrency", "8",
+             "--api-base", server.url],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and len(_listed(digests)) < 10:
+            time.sleep(0.005)
+        for _ in range(presses):
+            process.send_signal(signal.SIGINT)
+            time.sleep(0.01)
+        stdout, stderr = process.communicate(timeout=30)
+        asked = {r["date"] for r in server.requests}
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert "KeyboardInterrupt" not in stderr
+    lines = stderr.splitlines()
+    if presses == 2:
+        assert lines[-1].startswith("papers-digest: interrupted again: stopped at once; run")
+        assert len(lines) == 2  # the first press's line, then this one
+        return
+    stored = {path.name.removesuffix(".json") for path in _listed(digests)}
+    assert asked == stored  # every day started finished; none started after Ctrl-C
+    assert len(stored) < DAYS
+    summary = json.loads(stdout)
+    assert (summary["interrupted"], summary["written"]) == (True, len(stored))
+    assert summary["rollups"] == {}  # built by the run that reaches the end
+    index = json.loads((out / "state" / "feed-index.json").read_text())
+    assert sorted(day for days in index["months"].values() for day in days) == sorted(stored)
+    assert lines == [
+        "papers-digest: interrupted: the days in flight finish (Ctrl-C again to stop at once)",
+        f"papers-digest: interrupted after {len(stored)} of 60 days; run the same command "
+        "again to continue",
+    ]

@@ -259,3 +259,19 @@ def test_feed_for_a_day_without_a_digest_says_what_to_do(tmp_path: Path) -> None
     done = run_cli("feed", "--date", "2026-07-31", cwd=tmp_path)
     assert done.returncode == 1
     assert "no digest at site/digests/2026-07-31.json; run `papers-digest run --date" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("papers", "days", "said"),
+    [
+        (1, 1, "(1 paper from 1 day)"),
+        (2, 1, "(2 papers from 1 day)"),
+        (0, 0, "(0 papers from 0 days)"),
+    ],
+)
+def test_a_rollup_summary_counts_in_the_singular_for_one(papers: int, days: int, said: str) -> None:
+    from papers_digest.cli import _describe
+
+    result = {"period": "2026-W31", "status": "created", "papers": papers, "days_read": days,
+              "keys_written": [], "notes": []}  # fmt: skip
+    assert said in _describe("rollup", result)

@@ -51,6 +51,13 @@ def test_the_continuation_event_reads_back_as_it_was_written() -> None:
         ({"from": "2026-08-01"}, "has not ended yet"),
         ({"from": "07/01/2026"}, "expected YYYY-MM-DD"),
         ({"from": "2026-07-01", "summaries": "yes"}, "`summaries` is 'yes'"),
+        ({"from": "2026-07-01", "refetc": True}, r"unknown keys \['refetc'\]"),
+        ({"from": "2026-07-01", "date": "2026-07-02"}, r"unknown keys \['date'\]"),
+        (
+            {"from": "2026-07-01", "backfill": {**STATE, "hops": 3}},
+            r"`backfill` has unknown keys \['hops'\]",
+        ),
+        ({"from": "2026-07-01", **{f"k{n}" * 99: 1 for n in range(99)}}, r"unknown keys \['k0k0"),
         ({"from": "2026-07-01", "backfill": []}, "`backfill` is not an object"),
         ({"from": "2026-07-01", "backfill": {**STATE, "id": "a/../b"}}, "backfill.id"),
         ({"from": "2026-07-01", "backfill": {**STATE, "hop": MAX_HOPS + 2}}, "backfill.hop"),

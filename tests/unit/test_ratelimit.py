@@ -190,3 +190,16 @@ def test_wait_open_sleeps_out_a_pause_within_its_bound_only() -> None:
     assert limiter.wait_open(60) is True  # then only what was left of it
     assert sum(time.slept) == pytest.approx(30)
     assert limiter.paused_for() == 0
+
+
+def test_a_stop_ends_the_wait_for_a_pause_at_once() -> None:
+    """Ctrl-C during an hour's pause: the backfill's wait ends, none of it slept."""
+    import threading
+
+    time = FakeTime()
+    limiter = gate(1.0, time)
+    limiter.observe(429, {"Retry-After": "3000"})
+    stop = threading.Event()
+    stop.set()
+    assert limiter.wait_open(3600, stop) is False
+    assert time.slept == []
