@@ -3,6 +3,7 @@ to walk conditions and policies."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any
@@ -89,3 +90,78 @@ def failed_rules(parameters: dict[str, str]) -> list[str]:
         failed += [a["AssertDescription"] for a in rule["Assertions"]
                    if not evaluate(a["Assert"], parameters)]  # fmt: skip
     return failed
+
+
+class Stack:
+    """The template's values as one deployed stack would have them: `parameters` over the
+    defaults, the pseudo parameters, and `resources` naming what each resource's Ref and
+    GetAtt return (`{"DigestBucket": {"Ref": "b", "Arn": "arn:aws:s3:::b"}}`). A value
+    this stack does not name raises KeyError, so a new reference cannot pass unresolved."""
+
+    def __init__(
+        self,
+        parameters: dict[str, str],
+        resources: dict[str, dict[str, str]],
+        *,
+        name: str = "papers-digest",
+        region: str = "us-east-1",
+        account: str = "123456789012",
+    ) -> None:
+        defaults = {key: str(p.get("Default", "")) for key, p in TEMPLATE["Parameters"].items()}
+        self.conditions = true_conditions(parameters)
+        self.refs: dict[str, str] = (
+            defaults
+            | parameters
+            | {
+                "AWS::StackName": name,
+                "AWS::Region": region,
+                "AWS::AccountId": account,
+                "AWS::Partition": "aws",
+            }
+        )
+        self.resources = resources
+
+    def value(self, expression: Any) -> Any:
+        """`expression` (Ref, Fn::Sub, Fn::GetAtt, Fn::If) evaluated; None for AWS::NoValue."""
+        if isinstance(expression, list):
+            return [v for v in map(self.value, expression) if v is not None]
+        if not isinstance(expression, dict):
+            return expression
+        if "Fn::If" in expression:
+            condition, then, otherwise = expression["Fn::If"]
+            return self.value(then if condition in self.conditions else otherwise)
+        if "Ref" in expression:
+            name = expression["Ref"]
+            if name == "AWS::NoValue":
+                return None
+            return self.refs[name] if name in self.refs else self.resources[name]["Ref"]
+        if "Fn::GetAtt" in expression:
+            resource, attribute = expression["Fn::GetAtt"]
+            return self.resources[resource][attribute]
+        if "Fn::Sub" in expression:
+            text = expression["Fn::Sub"]
+            assert isinstance(text, str), f"Fn::Sub with a variable map: {expression}"
+            return re.sub(r"\$\{([^!}][^}]*)\}", lambda m: self._named(m.group(1)), text)
+        return {key: self.value(item) for key, item in expression.items()}
+
+    def _named(self, name: str) -> str:
+        resource, _, attribute = name.partition(".")
+        if attribute:
+            return self.resources[resource][attribute]
+        return str(self.value({"Ref": name}))
+
+    def environment(self, function: str) -> dict[str, str]:
+        """The function's environment variables (the Globals' and its own) in this stack."""
+        variables = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"] | (
+            FUNCTIONS[function].get("Environment", {}).get("Variables", {})
+        )
+        return {name: str(self.value(value)) for name, value in variables.items()}
+
+    def statements(self, function: str) -> list[dict[str, Any]]:
+        """The IAM statements of the function's Policies in this stack, values evaluated."""
+        found = []
+        for policy in FUNCTIONS[function]["Policies"]:
+            document = self.value(policy)
+            if document is not None:
+                found += document["Statement"]
+        return found
