@@ -15,6 +15,7 @@ from papers_digest.keys import (
     POST_PREFIX,
     SITE_KEYS,
 )
+from papers_digest.notify import STATE_PREFIX as NOTIFIED_PREFIX
 from tests.stack.cfn import FUNCTIONS, RESOURCES, ROOT, TEMPLATE, as_list
 
 
@@ -91,9 +92,10 @@ def test_each_function_writes_only_the_keys_it_writes() -> None:
     assert _grants("DigestFunction", "s3:PutObject") == digest_side
     # and reads the feed index: a backfill's end publishes the days it does not list
     assert _grants("DigestFunction", "s3:GetObject") == {*digest_side, FEED_INDEX_KEY}
-    state_prefix = FEED_INDEX_KEY.split("/")[0] + "/*"
-    assert _grants("FeedFunction", "s3:PutObject") == {state_prefix, *SITE_KEYS}
-    assert _grants("FeedFunction", "s3:GetObject") == {f"{DIGEST_PREFIX}*", state_prefix}
+    state = {FEED_INDEX_KEY, f"{NOTIFIED_PREFIX}*"}  # the index and notification claims
+    assert _grants("FeedFunction", "s3:PutObject") == {*state, *SITE_KEYS}
+    # and reads the backfill lease, which it may not write
+    assert _grants("FeedFunction", "s3:GetObject") == {f"{DIGEST_PREFIX}*", *state, LEASE_KEY}
 
 
 def test_missing_keys_read_as_404_not_403() -> None:
