@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -160,6 +160,10 @@ class BackfillRun:
     # first day that failed, where the backfill continues once the API answers again.
     halted: str | None = None
     resume_from: date | None = None
+    # The days the API failed in a row at the end (the breaker's streak, carried to the
+    # next invocation), and whether the run stopped waiting for the API's pause.
+    failing: tuple[date, ...] = ()
+    paused: bool = False
 
     def stopped(self) -> dict[str, str]:
         """The summary's `stopped` and `continue_from`, for a run the API stopped."""
@@ -190,9 +194,18 @@ def continuation(
     tally: Tally,
     refetch: bool,
     summaries: bool,
+    paused_until: float | None = None,
+    failing: Sequence[date] = (),
 ) -> dict[str, Any]:
     """The event the next invocation runs: what is left of the range, and the backfill's
-    id, hop number, first day (the lease's range) and counts so far."""
+    id, hop number, first day (the lease's range) and counts so far; the API's pause
+    (`paused_until`, wall-clock epoch seconds) and the breaker's streak (`failing`, the
+    days the API failed in a row), so that neither is forgotten at the hand-over."""
+    state: dict[str, Any] = {}
+    if paused_until is not None:
+        state["paused_until"] = round(paused_until, 3)
+    if failing:
+        state["failing"] = [day.isoformat() for day in sorted(failing)[-BREAKER_DAYS:]]
     return {
         "from": next_day.isoformat(),
         "to": last.isoformat(),
@@ -203,6 +216,7 @@ def continuation(
             "hop": hop + 1,
             "origin": origin.isoformat(),
             "tally": tally.to_json(),
+            **state,
         },
     }
 
@@ -250,6 +264,7 @@ def backfill(
     gate: RateGate | None = None,
     longest_wait: Callable[[], float] = lambda: MAX_PAUSE,
     stop: threading.Event | None = None,
+    failing: Sequence[date] = (),
 ) -> BackfillRun:
     """Run every day from `first` to `last`, at most `concurrency` at a time, oldest
     first. A day already stored (with a readable digest) is skipped unless `refetch`.
@@ -263,7 +278,8 @@ def backfill(
     wait for it, up to `longest_wait()` seconds; a pause longer than that leaves the rest
     too, as `keep_going` does. A set `stop` (Ctrl-C) does the same at once, and ends a
     wait for a pause. After BREAKER_DAYS days failed by the API in a row, with no day
-    fetched in between, no more days start (`halted`, `resume_from`)."""
+    fetched in between, no more days start (`halted`, `resume_from`); `failing` are the
+    days the API failed in a row just before `first` (an earlier invocation's streak)."""
     stored = set() if refetch else set(stored_days(store, first, last))
     local = threading.local()
     made = threading.Lock()
@@ -292,7 +308,7 @@ def backfill(
 
     outcomes: list[DayOutcome] = []
     next_day: date | None = None
-    failing: list[date] = []  # the days the API failed after the last day it answered
+    streak = sorted(failing)  # the days the API failed after the last day it answered
     answered: list[date] = []  # that day (the latest one the API answered)
 
     def finish(done: set[Future[DayOutcome]]) -> None:
@@ -300,10 +316,10 @@ def backfill(
             outcome = future.result()
             outcomes.append(outcome)
             if outcome.source_failed and not (answered and outcome.day < answered[-1]):
-                failing.append(outcome.day)
+                streak.append(outcome.day)
             elif outcome.fetched:  # days end out of order: one answered breaks the run there
                 answered[:] = [max([outcome.day, *answered])]
-                failing[:] = sorted(day for day in failing if day > outcome.day)
+                streak[:] = sorted(day for day in streak if day > outcome.day)
             on_day(outcome)
 
     def stopping() -> bool:
@@ -314,24 +330,31 @@ def backfill(
         ThreadPoolExecutor(concurrency, thread_name_prefix="papers-digest-backfill") as pool,
     ):
         pending: set[Future[DayOutcome]] = set()
-        broken = False
+        broken = paused = False
         for day in days_between(first, last):
             while len(pending) >= concurrency:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 finish(done)
-            broken = len(failing) >= BREAKER_DAYS
-            if broken or stopping() or not waited_out(gate, longest_wait, stop) or not keep_going():
+            broken = len(streak) >= BREAKER_DAYS
+            if broken or stopping():
+                next_day = day
+                break
+            if not waited_out(gate, longest_wait, stop):
+                next_day, paused = day, not stopping()
+                break
+            if not keep_going():
                 next_day = day
                 break
             pending.add(pool.submit(work, day, sources))
         finish(wait(pending).done)
     if next_day is not None and broken:  # continue from the first day that failed: the
         # days after it that were stored are skipped by one LIST, asking the API nothing
-        failing.sort()
-        why = f"the API failed {len(failing)} days in a row ({failing[0]} to {failing[-1]})"
-        since = min(outcome.day for outcome in outcomes if outcome.status == "failed")
-        return BackfillRun(first, last, tuple(outcomes), next_day, why, since)
-    return BackfillRun(first, last, tuple(outcomes), next_day)
+        streak.sort()
+        why = f"the API failed {len(streak)} days in a row ({streak[0]} to {streak[-1]})"
+        since = min([*streak, *(outcome.day for outcome in outcomes if outcome.status == "failed")])
+        return BackfillRun(first, last, tuple(outcomes), next_day, why, since, tuple(streak))
+    return BackfillRun(first, last, tuple(outcomes), next_day, failing=tuple(sorted(streak)),
+                       paused=paused)  # fmt: skip
 
 
 def waited_out(
@@ -385,6 +408,7 @@ class Hop:
 
     run: BackfillRun
     tally: Tally
+    paused_until: float | None = None  # the API's pause at the end (wall-clock epoch s)
 
 
 def run_backfill(
@@ -405,18 +429,23 @@ def run_backfill(
     longest_wait: Callable[[], float] = lambda: MAX_PAUSE,
     on_day: Callable[[DayOutcome, int], None] = lambda outcome, requests: None,
     stop: threading.Event | None = None,
+    paused_until: float | None = None,
+    failing: Sequence[date] = (),
 ) -> Hop | None:
     """The backfill both shells run (the CLI whole, the digest function one invocation
     at a time): one rate gate for every worker's client, the lease taken (for
     `hold_for`, else its length) and renewed as days end, then the days, then the
     counts. `on_day(outcome, requests so far)` as each day ends. None, with nothing
-    done, when the lease says this invocation handed over already."""
+    done, when the lease says this invocation handed over already. `paused_until` and
+    `failing` seed the gate and the breaker with an earlier invocation's pause and streak."""
     import requests
 
     from .ratelimit import RateGate
     from .source import DailyPapersClient
 
     gate = RateGate(options.rate)
+    if paused_until is not None:
+        gate.pause_until(paused_until)
 
     def new_source(stack: ExitStack) -> DailyPapersClient:
         session = stack.enter_context(requests.Session())
@@ -447,10 +476,11 @@ def run_backfill(
         gate=gate,
         longest_wait=longest_wait,
         stop=stop,
+        failing=failing,
     )
     counts = run.tally(into=tally if tally is not None else Tally())
     counts.requests += gate.passed
-    return Hop(run, counts)
+    return Hop(run, counts, gate.paused_until())
 
 
 def why_stuck(run: BackfillRun, hop: int) -> str | None:
@@ -458,8 +488,8 @@ def why_stuck(run: BackfillRun, hop: int) -> str | None:
     done and fails, naming the day to continue from); None when it may hand over."""
     if run.halted is not None:
         return f"stopped: {run.halted}"
-    if not run.outcomes:
-        return "finished no day"
+    if not run.outcomes and not run.paused:  # waiting out a pause is progress: bounded
+        return "finished no day"  # by the pause (at most MAX_PAUSE) and MAX_HOPS
     return f"reached {MAX_HOPS} invocations" if hop >= MAX_HOPS else None
 
 

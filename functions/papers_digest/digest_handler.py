@@ -243,6 +243,8 @@ def _backfill(request: BackfillRequest, context: LambdaContext) -> dict[str, Any
         keep_going=lambda: left() > reserve,
         longest_wait=lambda: left() - reserve,
         on_day=on_day,
+        paused_until=request.paused_until,
+        failing=request.failing,
     )
     if hop is None:
         repeated = {"backfill": backfill_id, "hop": request.hop, "status": "handed over already"}
@@ -274,6 +276,8 @@ def _backfill(request: BackfillRequest, context: LambdaContext) -> dict[str, Any
             tally=tally,
             refetch=request.refetch,
             summaries=request.summaries,
+            paused_until=hop.paused_until,
+            failing=run.failing,
         )
         if keeper.hand_over(partial(_invoke, context.function_name, handover)):
             logger.info("backfill continues in a new invocation", extra=summary)

@@ -758,3 +758,43 @@ def test_ctrl_c_lets_the_days_in_flight_finish_and_publishes_them(
         f"papers-digest: interrupted after {len(stored)} of 60 days; run the same command "
         "again to continue",
     ]
+
+
+def test_the_next_invocation_keeps_the_apis_pause_and_sends_nothing_into_it(
+    handover: tuple[ReplayServer, FakeLambda],
+) -> None:
+    """A pause handed over holds the next invocation's fresh gate: it sends no request
+    into it (before, `concurrency` requests went and those days failed), and, with no
+    time to wait it out, hands it over again (waiting is progress, bounded by MAX_HOPS)."""
+    server, fake = handover
+    until = time.time() + 3000
+    state = {"id": "b-9", "hop": 2, "origin": FIRST.isoformat(), "tally": {},
+             "paused_until": until}  # fmt: skip
+    event = {"from": FIRST.isoformat(), "to": LAST.isoformat(), "backfill": state}
+
+    summary = digest_handler.lambda_handler(event, RunningOut(calls=1))
+
+    assert server.requests == []
+    assert (summary["this_hop"]["days"], summary["continues_from"]) == (0, FIRST.isoformat())
+    (handed,) = [call["Payload"]["backfill"] for call in fake.invoked]
+    assert handed["hop"] == 3
+    assert abs(handed["paused_until"] - until) < 5
+
+
+def test_the_breakers_streak_is_carried_to_the_next_invocation(
+    handover: tuple[ReplayServer, FakeLambda],
+) -> None:
+    """Four days failed by the API at the end of one invocation, and one more in the
+    next, stop the backfill (before, the streak restarted at each hand-over)."""
+    server, fake = handover
+    refuse(server)
+    start = FIRST + timedelta(days=4)
+    failing = [(FIRST + timedelta(days=n)).isoformat() for n in range(4)]
+    state = {"id": "b-9", "hop": 2, "origin": FIRST.isoformat(), "tally": {},
+             "failing": failing}  # fmt: skip
+    event = {"from": start.isoformat(), "to": LAST.isoformat(), "backfill": state}
+    with pytest.raises(DigestError, match=r"the API failed \d+ days in a row \(2026-05-01 to "
+                       r".*stopping at 2026-05-01"):  # fmt: skip
+        digest_handler.lambda_handler(event, FakeLambdaContext())
+    assert 1 <= len(server.requests) <= CONCURRENCY
+    assert all(call["FunctionName"] == "papers-digest-feed" for call in fake.invoked)

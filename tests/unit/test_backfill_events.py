@@ -10,6 +10,7 @@ import pytest
 from papers_digest.backfill import MAX_HOPS, Tally, continuation
 from papers_digest.errors import InvalidEventError
 from papers_digest.events import backfill_request
+from papers_digest.ratelimit import MAX_PAUSE
 
 NOW = datetime(2026, 8, 1, 0, 15, tzinfo=UTC)
 STATE = {"id": "b-1", "hop": 2, "origin": "2026-07-01", "tally": {}}
@@ -44,6 +45,21 @@ def test_the_continuation_event_reads_back_as_it_was_written() -> None:
     assert request.refetch is True
 
 
+def test_the_apis_pause_and_the_breakers_streak_are_carried_and_bounded() -> None:
+    event = continuation(next_day=date(2026, 7, 6), last=date(2026, 7, 31), backfill_id="b-1",
+                         hop=1, origin=date(2026, 7, 1), tally=Tally(), refetch=False,
+                         summaries=False, paused_until=NOW.timestamp() + 60,
+                         failing=[date(2026, 7, 4), date(2026, 7, 5)])  # fmt: skip
+    request = backfill_request(event, NOW)
+    assert request is not None
+    assert request.paused_until == NOW.timestamp() + 60
+    assert request.failing == (date(2026, 7, 4), date(2026, 7, 5))
+    event["backfill"]["paused_until"] = NOW.timestamp() + 10 * MAX_PAUSE  # a forged pause
+    request = backfill_request(event, NOW)
+    assert request is not None
+    assert request.paused_until == NOW.timestamp() + MAX_PAUSE
+
+
 @pytest.mark.parametrize(
     ("event", "message"),
     [
@@ -69,6 +85,12 @@ def test_the_continuation_event_reads_back_as_it_was_written() -> None:
         ({"from": "2026-07-01", "backfill": {**STATE, "id": "b-1\nforged"}}, "backfill.id"),
         ({"from": "x" * 1_000_000}, r"invalid date 'x{40}'\.\.\.: expected YYYY-MM-DD"),
         ({"from": "2026-07-01", "backfill": {**STATE, "tally": {"written": -1}}}, "not a count"),
+        ({"from": "2026-07-02", "backfill": {**STATE, "paused_until": "soon"}}, "paused_until"),
+        ({"from": "2026-07-02", "backfill": {**STATE, "paused_until": -1}}, "paused_until"),
+        ({"from": "2026-07-02", "backfill": {**STATE, "paused_until": True}}, "paused_until"),
+        ({"from": "2026-07-02", "backfill": {**STATE, "failing": ["2026-07-01"] * 9}}, "failing"),
+        ({"from": "2026-07-02", "backfill": {**STATE, "failing": ["2026-07-02"]}}, "outside"),
+        ({"from": "2026-07-02", "backfill": {**STATE, "failing": "2026-07-01"}}, "failing"),
         (
             {"from": "2026-07-01", "backfill": {**STATE, "tally": {"failed_days": [{}]}}},
             "without an error",
