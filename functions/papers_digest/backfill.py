@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 MAX_HOPS = 50  # Lambda invocations one backfill may take; each must finish a day at least
 MAX_FAILED_LISTED = 400  # failed days carried from hop to hop (more are counted only)
 WRITTEN = frozenset({"created", "updated"})
-UNCHANGED = frozenset({"unchanged", "superseded"})
+UNCHANGED = frozenset({"unchanged", "superseded", "kept"})
 # Days failed in a row by the API (no day fetched in between) after which no day starts:
 # an API that refuses every request would otherwise fail a 365-day range day by day.
 BREAKER_DAYS = 5
@@ -267,7 +267,9 @@ def backfill(
     failing: Sequence[date] = (),
 ) -> BackfillRun:
     """Run every day from `first` to `last`, at most `concurrency` at a time, oldest
-    first. A day already stored (with a readable digest) is skipped unless `refetch`.
+    first. A day already stored (with a readable digest) is skipped unless `refetch`;
+    refetched, it keeps its stored digest when the API lists fewer than half its papers
+    (`keep_fuller`: a degraded answer must not overwrite a published day).
     `new_source(stack)` makes a worker's API client (its session entered on `stack`,
     closed at the end). `keep_going()` is asked before each day is started: once it
     says no, the days in flight finish and the rest are left (`next_day`). `on_day` is
@@ -280,13 +282,13 @@ def backfill(
     wait for a pause. After BREAKER_DAYS days failed by the API in a row, with no day
     fetched in between, no more days start (`halted`, `resume_from`); `failing` are the
     days the API failed in a row just before `first` (an earlier invocation's streak)."""
-    stored = set() if refetch else set(stored_days(store, first, last))
+    stored = set(stored_days(store, first, last))
     local = threading.local()
     made = threading.Lock()
 
     def work(day: date, sources: ExitStack) -> DayOutcome:
         try:
-            if day in stored and readable_digest(store, day):
+            if day in stored and not refetch and readable_digest(store, day):
                 return DayOutcome(day, "stored")
             if not hasattr(local, "source"):
                 with made:
@@ -299,6 +301,7 @@ def backfill(
                 now=now(),
                 filters=filters,
                 summaries=summaries() if summaries is not None else None,
+                keep_fuller=day in stored,
             )
             return DayOutcome(day, result.status, result=result)
         except SourceError as exc:

@@ -168,6 +168,26 @@ def test_days_already_stored_are_not_fetched_again_unless_refetched(
     assert Counter(o.status for o in refetched.outcomes) == {"unchanged": 10}
 
 
+def test_a_refetch_keeps_a_stored_day_the_api_answers_for_degraded(tmp_path: Path) -> None:
+    """A refetched day the API lists fewer than half the stored papers for keeps its
+    stored digest (`kept`); a fuller answer still rewrites its day."""
+    last = FIRST + timedelta(days=2)
+    with ReplayServer(synthetic_days(FIRST, 3, papers=4)) as server:
+        run_range(server, tmp_path, RateGate(RATE), last=last)
+    kept = tmp_path / "digests" / "2026-05-02.json"
+    before = kept.read_bytes()
+    degraded = synthetic_days(FIRST, 3, papers=4)
+    degraded["2026-05-02"] = degraded["2026-05-02"][:1]
+    degraded["2026-05-03"] = synthetic_days(FIRST, 3, papers=5)["2026-05-03"]
+    with ReplayServer(degraded) as server:
+        run = run_range(server, tmp_path, RateGate(RATE), last=last, refetch=True)
+        assert len(server.requests) == 3
+    statuses = {outcome.day.isoformat(): outcome.status for outcome in run.outcomes}
+    assert statuses == {"2026-05-01": "unchanged", "2026-05-02": "kept", "2026-05-03": "updated"}
+    assert kept.read_bytes() == before
+    assert run.tally().counts()["failed"] == 0
+
+
 def test_a_failed_day_is_listed_and_the_others_go_on(
     sixty_days: dict[str, list[Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
