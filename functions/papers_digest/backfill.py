@@ -458,7 +458,7 @@ def run_backfill(
 
     def each(outcome: DayOutcome) -> None:
         if keeper is not None:
-            keeper.renew_if_due()
+            renew(keeper)
         on_day(outcome, gate.passed)
 
     if keeper is not None and not keeper.hold(hold_for):
@@ -484,6 +484,20 @@ def run_backfill(
     counts = run.tally(into=tally if tally is not None else Tally())
     counts.requests += gate.passed
     return Hop(run, counts, gate.paused_until())
+
+
+def renew(keeper: LeaseKeeper) -> None:
+    """Renew the lease when due. Another backfill's live lease (LeaseHeld) ends this one;
+    any other failure (one S3 hiccup) is logged and the renewal tried again as the next
+    day ends: the lease has half its length left when it is first due."""
+    from .lease import LeaseHeld
+
+    try:
+        keeper.renew_if_due()
+    except LeaseHeld:
+        raise
+    except Exception as exc:
+        log.warning("could not renew the backfill lease (%s); trying again", one_line(exc))
 
 
 def why_stuck(run: BackfillRun, hop: int) -> str | None:

@@ -22,11 +22,20 @@ import pytest
 import requests
 
 from papers_digest import digest_handler, lease
-from papers_digest.backfill import BREAKER_DAYS, MAX_HOPS, BackfillRun, backfill
+from papers_digest.backfill import (
+    BREAKER_DAYS,
+    MAX_HOPS,
+    Api,
+    BackfillRun,
+    LeaseKeeper,
+    backfill,
+    run_backfill,
+)
 from papers_digest.cli import main
-from papers_digest.errors import ConfigError, DigestError
+from papers_digest.errors import ConfigError, DigestError, StoreError
 from papers_digest.ratelimit import RateGate
 from papers_digest.settings import PostSettings
+from papers_digest.settings.backfill import BackfillSettings
 from papers_digest.source import DailyPapersClient
 from papers_digest.store import FolderStore, S3Store
 from tests.backfills import allowed_in_a_window, most_in_a_window, synthetic_days
@@ -186,6 +195,49 @@ def test_a_refetch_keeps_a_stored_day_the_api_answers_for_degraded(tmp_path: Pat
     assert statuses == {"2026-05-01": "unchanged", "2026-05-02": "kept", "2026-05-03": "updated"}
     assert kept.read_bytes() == before
     assert run.tally().counts()["failed"] == 0
+
+
+class FlakyKeeper(LeaseKeeper):
+    """A lease whose renewal raises `error` the first `times` it is due (each day)."""
+
+    def __init__(self, error: Exception, times: int) -> None:
+        self.error, self.times, self.renewals = error, times, 0
+
+    def hold(self, length: timedelta | None = None) -> bool:
+        return True
+
+    def renew_if_due(self) -> None:
+        self.renewals += 1
+        if self.renewals <= self.times:
+            raise self.error
+
+
+@pytest.mark.parametrize(
+    ("error", "times", "fatal"),
+    [
+        (StoreError("s3://b/state/backfill.json: SlowDown"), 3, False),  # a hiccup
+        (lease.LeaseHeld("backfill b-other holds the feeds"), 1, True),  # another backfill
+    ],
+    ids=["store-hiccup", "lease-held"],
+)
+def test_only_another_backfills_lease_ends_a_backfill_at_a_renewal(
+    sixty_days: dict[str, list[Any]], tmp_path: Path, error: Exception, times: int, fatal: bool
+) -> None:
+    keeper = FlakyKeeper(error, times)
+    last = FIRST + timedelta(days=5)
+    with ReplayServer(sixty_days) as server:
+        go = lambda: run_backfill(  # noqa: E731
+            FIRST, last, store=FolderStore(tmp_path), settings=PostSettings(),
+            api=Api(server.url), options=BackfillSettings(RATE, 2), keeper=keeper,
+        )  # fmt: skip
+        if fatal:
+            with pytest.raises(lease.LeaseHeld):
+                go()
+            return
+        hop = go()
+    assert hop is not None
+    assert hop.tally.written == 6
+    assert keeper.renewals == 6  # tried again as each day ended
 
 
 def test_a_failed_day_is_listed_and_the_others_go_on(
