@@ -541,19 +541,21 @@ class LeaseKeeper:
         self._store, self._first, self._last, self._owner = store, first, last, owner
         self._length, self._now, self._hop = length, now, hop
         self._until: datetime | None = None
+        self.refused: str | None = None  # why `hold` said no
 
     def hold(self, length: timedelta | None = None) -> bool:
-        """Take or renew the lease; False when this hop has handed over already (a
-        repeated delivery of it). Raises lease.LeaseHeld when another backfill has it."""
-        from .lease import hold
+        """Take or renew the lease; False when this hop has handed over already, or the
+        backfill finished (a repeated delivery: `refused` says which). Raises
+        lease.LeaseHeld when another backfill has it."""
+        from .lease import take
 
         until = self._now() + (length or self._length)
-        held = hold(
+        self.refused = take(
             self._store, self._first, self._last, self._owner, until, now=self._now(),
             hop=self._hop,
         )  # fmt: skip
-        self._until = until if held else None
-        return held
+        self._until = until if self.refused is None else None
+        return self.refused is None
 
     def renew_if_due(self) -> None:
         if self._until is not None and self._until - self._now() < self._length / 2:
@@ -574,8 +576,9 @@ class LeaseKeeper:
             raise
         return True
 
-    def release(self) -> None:
+    def release(self, *, done: bool = False) -> None:
+        """End the lease; `done` when the backfill reached its end (lease.release)."""
         from .lease import release
 
-        release(self._store, self._owner, self._now())
+        release(self._store, self._owner, self._now(), done=done)
         self._until = None

@@ -247,7 +247,8 @@ def _backfill(request: BackfillRequest, context: LambdaContext) -> dict[str, Any
         failing=request.failing,
     )
     if hop is None:
-        repeated = {"backfill": backfill_id, "hop": request.hop, "status": "handed over already"}
+        status = keeper.refused or "handed over already"
+        repeated = {"backfill": backfill_id, "hop": request.hop, "status": status}
         logger.warning(
             "a repeated delivery of a backfill invocation: nothing to do", extra=repeated
         )
@@ -316,7 +317,7 @@ def _end_backfill(
     changed). Returns the periods asked for."""
     from .backfill import publish_span, rollup_periods
 
-    keeper.release()
+    keeper.release(done=context is not None)
     feed = os.environ.get("FEED_FUNCTION_NAME", "")
     span = publish_span(store, first, last, tally)
     if span is not None and not feed:

@@ -571,6 +571,28 @@ def test_a_repeated_delivery_of_a_hop_that_handed_over_starts_no_second_chain(
     assert first_hop["this_hop"]["days"] + again["this_hop"]["days"] == len(asked)
 
 
+def test_a_repeated_delivery_of_the_last_hop_does_nothing_once_the_backfill_finished(
+    handover: tuple[ReplayServer, FakeLambda],
+) -> None:
+    """The last hop delivered again takes no lease, runs no day and asks for no publish
+    or roll-up a second time (the lease is released `done`); a new backfill still may."""
+    server, fake = handover
+    event = {"from": FIRST.isoformat(), "to": (FIRST + timedelta(days=19)).isoformat()}
+    digest_handler.lambda_handler(event, RunningOut(calls=8))
+    last_hop = fake.invoked[0]["Payload"]
+    finished = digest_handler.lambda_handler(last_hop, FakeLambdaContext())
+    assert "continues_from" not in finished
+    invoked, asked = len(fake.invoked), len(server.requests)
+
+    repeated = digest_handler.lambda_handler(last_hop, FakeLambdaContext())
+
+    assert repeated == {"backfill": last_hop["backfill"]["id"], "hop": 2,
+                        "status": "finished already"}  # fmt: skip
+    assert (len(fake.invoked), len(server.requests)) == (invoked, asked)
+    again = digest_handler.lambda_handler(event, FakeLambdaContext())  # a new backfill
+    assert (again["skipped"], again["written"]) == (20, 0)
+
+
 def test_a_hand_over_that_could_not_invoke_is_taken_back_for_the_retry(
     handover: tuple[ReplayServer, FakeLambda], monkeypatch: pytest.MonkeyPatch
 ) -> None:
