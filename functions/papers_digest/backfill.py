@@ -34,7 +34,11 @@ from .summarize import SummaryStep
 
 log = logging.getLogger(__name__)
 MAX_HOPS = 50  # Lambda invocations one backfill may take; each must finish a day at least
-MAX_FAILED_LISTED = 400  # failed days carried from hop to hop (more are counted only)
+# Failed days carried from hop to hop (more are counted only), each error cut to
+# LISTED_ERROR printable ASCII characters: a continuation event stays within about 65 KB,
+# well below the 256 KB Lambda takes for an asynchronous invocation's payload.
+MAX_FAILED_LISTED = 100
+LISTED_ERROR = 300
 WRITTEN = frozenset({"created", "updated"})
 UNCHANGED = frozenset({"unchanged", "superseded", "kept"})
 # Days failed in a row by the API (no day fetched in between) after which no day starts:
@@ -77,7 +81,7 @@ class Tally:
     skipped: int = 0  # already stored, not fetched again
     failed: int = 0
     requests: int = 0
-    failed_days: dict[str, str] = field(default_factory=dict)  # day: error (at most 400)
+    failed_days: dict[str, str] = field(default_factory=dict)  # day: error (at most 100)
     written_from: date | None = None
     written_to: date | None = None
 
@@ -95,7 +99,7 @@ class Tally:
         else:
             self.failed += 1
             if len(self.failed_days) < MAX_FAILED_LISTED:
-                self.failed_days[outcome.day.isoformat()] = outcome.error or "failed"
+                self.failed_days[outcome.day.isoformat()] = listed(outcome.error or "failed")
 
     @property
     def done(self) -> int:
@@ -131,7 +135,7 @@ class Tally:
             if not isinstance(entry, dict) or not isinstance(entry.get("error"), str):
                 raise ValueError("backfill.tally.failed_days holds an entry without an error")
             day = _day(entry.get("day"), "backfill.tally.failed_days[].day")
-            failed_days[day.isoformat()] = " ".join(entry["error"].split())[:500]
+            failed_days[day.isoformat()] = listed(entry["error"])
         first, last = (
             None if data.get(name) is None else _day(data[name], f"backfill.tally.{name}")
             for name in ("written_from", "written_to")
@@ -176,6 +180,14 @@ class BackfillRun:
         for outcome in self.outcomes:
             tally.add(outcome)
         return tally
+
+
+def listed(error: str) -> str:
+    """A failed day's error as the tally lists it: one line of at most LISTED_ERROR
+    printable ASCII characters (any other one as `?`), so that its JSON is at most twice
+    as long whatever the error quoted."""
+    text = " ".join(error.split())[:LISTED_ERROR]
+    return "".join(char if " " <= char <= "~" else "?" for char in text)
 
 
 def _day(value: Any, where: str) -> date:

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+import json
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from papers_digest.backfill import MAX_HOPS, Tally, continuation
+from papers_digest.backfill import (
+    BREAKER_DAYS,
+    LISTED_ERROR,
+    MAX_FAILED_LISTED,
+    MAX_HOPS,
+    DayOutcome,
+    Tally,
+    continuation,
+)
 from papers_digest.errors import InvalidEventError
 from papers_digest.events import backfill_request
 from papers_digest.ratelimit import MAX_PAUSE
@@ -58,6 +67,29 @@ def test_the_apis_pause_and_the_breakers_streak_are_carried_and_bounded() -> Non
     request = backfill_request(event, NOW)
     assert request is not None
     assert request.paused_until == NOW.timestamp() + MAX_PAUSE
+
+
+def test_the_worst_continuation_event_stays_well_below_lambdas_payload_limit() -> None:
+    """Every failed day listed, each with the longest error, made of the characters JSON
+    escapes longest (a quote, a control character, one outside the BMP): the encoded
+    event stays below 100 KB (Lambda takes 256 KB); the days past the list are counted."""
+    worst = ('"\x01\U0001f600' * 500)[:500]
+    tally = Tally()
+    for n in range(400):
+        tally.add(DayOutcome(date(2025, 1, 1) + timedelta(days=n), "failed", error=worst))
+    failing = [date(2026, 1, 1) + timedelta(days=n) for n in range(BREAKER_DAYS)]
+    event = continuation(next_day=date(2026, 7, 6), last=date(2026, 7, 31), backfill_id="b" * 64,
+                         hop=49, origin=date(2025, 1, 1), tally=tally, refetch=True,
+                         summaries=True, paused_until=NOW.timestamp(),
+                         failing=failing)  # fmt: skip
+    encoded = json.dumps(event).encode("utf-8")  # as the hand-over sends it
+    assert len(encoded) < 100_000
+    listed = event["backfill"]["tally"]["failed_days"]
+    assert (len(listed), event["backfill"]["tally"]["failed"]) == (MAX_FAILED_LISTED, 400)
+    assert {len(entry["error"]) for entry in listed} == {LISTED_ERROR}
+    request = backfill_request(json.loads(encoded), NOW)
+    assert request is not None
+    assert request.tally == tally
 
 
 @pytest.mark.parametrize(
