@@ -559,9 +559,9 @@ class LeaseKeeper:
         """Take or renew the lease; False when this hop has handed over already, or the
         backfill finished (a repeated delivery: `refused` says which). Raises
         lease.LeaseHeld when another backfill has it."""
-        from .lease import take
+        from .lease import LEASE_LENGTH, take
 
-        until = self._now() + (length or self._length)
+        until = self._now() + min(length or self._length, LEASE_LENGTH)
         self.refused = take(
             self._store, self._first, self._last, self._owner, until, now=self._now(),
             hop=self._hop,

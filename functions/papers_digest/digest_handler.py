@@ -196,7 +196,7 @@ def _backfill(request: BackfillRequest, context: LambdaContext) -> dict[str, Any
     import uuid
 
     from .backfill import Api, LeaseKeeper, check_ready, continuation, run_backfill, why_stuck
-    from .lease import MAX_LEASE
+    from .lease import LEASE_LENGTH
     from .settings.backfill import backfill_settings
 
     backfill_id = request.backfill_id or str(uuid.uuid4())
@@ -224,7 +224,7 @@ def _backfill(request: BackfillRequest, context: LambdaContext) -> dict[str, Any
         log = logger.warning if outcome.status == "failed" else logger.info
         log("backfill day", extra=outcome.summary())
 
-    keeper = LeaseKeeper(store, origin, request.last, backfill_id, length=MAX_LEASE,
+    keeper = LeaseKeeper(store, origin, request.last, backfill_id, length=LEASE_LENGTH,
                          now=lambda: datetime.now(UTC), hop=request.hop)  # fmt: skip
     source = source_settings(os.environ)
     hop = run_backfill(
@@ -235,7 +235,7 @@ def _backfill(request: BackfillRequest, context: LambdaContext) -> dict[str, Any
         api=Api(source.api_base, *_token(source)),
         options=backfill_settings(os.environ),
         keeper=keeper,
-        hold_for=min(timedelta(seconds=left()) + HANDOVER, MAX_LEASE - timedelta(seconds=1)),
+        hold_for=min(timedelta(seconds=left()) + HANDOVER, LEASE_LENGTH),
         tally=request.tally,
         refetch=request.refetch,
         filters=filter_settings(os.environ),

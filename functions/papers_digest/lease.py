@@ -30,6 +30,9 @@ from .store import JSON_TYPE, Store, StoredObject
 
 log = logging.getLogger(__name__)
 MAX_LEASE = timedelta(minutes=30)
+# The longest lease taken: MAX_LEASE less a margin, so that a reader whose clock is up to
+# two minutes behind the writer's still finds it live (`until <= now + MAX_LEASE`).
+LEASE_LENGTH = MAX_LEASE - timedelta(minutes=2)
 
 
 MAX_HOP = 1000  # a lease naming a later invocation is unreadable
@@ -90,11 +93,13 @@ def take(
     now: datetime,
     hop: int = 1,
 ) -> str | None:
-    """Hold (or renew) the lease on the days `first`..`last` until `until`, which must be
-    within MAX_LEASE, for the owner's invocation `hop`: None when held. Why not, writing
+    """Hold (or renew) the lease on the days `first`..`last` until `until` (at most
+    LEASE_LENGTH from `now`), for the owner's invocation `hop`: None when held. Why not, writing
     nothing, when the lease names a later hop of the same owner ("handed over already":
     a repeated delivery of this invocation) or the owner finished ("finished already").
     Raises LeaseHeld when another backfill's lease is live."""
+
+    until = min(until, now + LEASE_LENGTH)
 
     def decide(stored: StoredObject | None) -> Decision[str | None]:
         held = _parse(stored.body) if stored is not None else None

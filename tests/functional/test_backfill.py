@@ -618,6 +618,21 @@ def test_a_hand_over_that_could_not_invoke_is_taken_back_for_the_retry(
     assert set(Counter(r["date"] for r in server.requests).values()) == {1}
 
 
+@pytest.mark.parametrize("length", [lease.MAX_LEASE, timedelta(hours=5)])
+def test_a_lease_is_taken_with_a_margin_a_reader_a_little_behind_still_sees(
+    tmp_path: Path, length: timedelta
+) -> None:
+    """A lease taken or renewed for its longest is live for a reader (the feed function)
+    whose clock is a minute behind (before, `until` was exactly MAX_LEASE ahead, the
+    edge of what a live lease may claim)."""
+    store, now = FolderStore(tmp_path), datetime.now(UTC)
+    keeper = LeaseKeeper(store, FIRST, LAST, "b-1", length=length, now=lambda: now)
+    assert keeper.hold()
+    assert lease.holding(store, LAST, now - timedelta(minutes=1)) is not None
+    assert lease.hold(store, FIRST, LAST, "b-1", now + length, now=now)
+    assert lease.holding(store, LAST, now - timedelta(minutes=1)) is not None
+
+
 def test_a_backfill_does_not_take_the_lease_another_one_holds(
     handover: tuple[ReplayServer, FakeLambda], capsys: pytest.CaptureFixture[str]
 ) -> None:
