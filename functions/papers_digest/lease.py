@@ -10,7 +10,11 @@ would share no rate limit, and take the feeds from each other's days).
 The lease also numbers the backfill's Lambda invocations (`hop`): an invocation records its
 hand-over to the next (`hand_over`), so a repeated delivery of an invocation that already
 handed over (Lambda's asynchronous invocations are at least once, and retried on error)
-finds a later hop in the lease and does nothing, rather than starting a second chain; and
+finds a later hop in the lease and does nothing, rather than starting a second chain. The
+hand-over has two phases: `hand_over` records the next hop as not `started`, and that hop
+marks it started when it takes the lease; a repeated delivery of a hop whose successor is
+recorded but never started (the hop was killed between the record and the invoke) takes
+the lease back and runs again, so the chain does not stop silently. And
 the backfill that reached its end marks its released lease `done`, so that a repeated
 delivery of its last invocation does nothing either (no second run, no second roll-ups).
 """
@@ -50,6 +54,7 @@ class Lease:
     until: datetime
     hop: int = 1  # the owner's invocation that holds it (the CLI's: 1)
     done: bool = False  # released by the invocation that finished the backfill
+    started: bool = True  # False: handed to `hop`, which has not taken it yet
 
     def live(self, now: datetime) -> bool:
         return now < self.until <= now + MAX_LEASE
@@ -65,6 +70,7 @@ class Lease:
             "until": self.until.isoformat(),
             "hop": self.hop,
             **({"done": True} if self.done else {}),
+            **({"started": False} if not self.started else {}),
         }
         return (json.dumps(body, sort_keys=True) + "\n").encode()
 
@@ -112,7 +118,12 @@ def take(
         if held is not None and held.owner == owner and held.done:
             return Decision("finished already", None)
         if held is not None and held.owner == owner and held.hop > hop:
-            return Decision("handed over already", None)
+            if held.hop > hop + 1 or held.started:
+                return Decision("handed over already", None)
+            log.warning(
+                "backfill %s: invocation %d was handed over to but never started; "
+                "invocation %d runs again and hands over again", owner, held.hop, hop
+            )  # fmt: skip
         return Decision(None, Lease(first, last, owner, until, hop).to_bytes())
 
     return update_object(store, LEASE_KEY, JSON_TYPE, decide).value
@@ -133,7 +144,7 @@ def hand_over(store: Store, owner: str, hop: int) -> bool:
             )
         if held.hop > hop:
             return Decision(False, None)
-        handed = Lease(held.first, held.last, owner, held.until, hop + 1)
+        handed = Lease(held.first, held.last, owner, held.until, hop + 1, started=False)
         return Decision(True, handed.to_bytes())
 
     return update_object(store, LEASE_KEY, JSON_TYPE, decide).value
@@ -183,9 +194,10 @@ def _parse(body: bytes) -> Lease | None:
             checks.aware_datetime(data["until"], "until"),
             data.get("hop", 1),
             data.get("done", False),
+            data.get("started", True),
         )
-        if type(lease.done) is not bool:
-            raise ValueError("done is not true or false")
+        if type(lease.done) is not bool or type(lease.started) is not bool:
+            raise ValueError("done or started is not true or false")
         if type(lease.hop) is not int or not 1 <= lease.hop <= MAX_HOP:
             raise ValueError(f"hop is not an invocation number from 1 to {MAX_HOP}")
     except (UnicodeDecodeError, RecursionError, ValueError, TypeError, KeyError) as exc:

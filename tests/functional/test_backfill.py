@@ -559,6 +559,9 @@ def test_a_repeated_delivery_of_a_hop_that_handed_over_starts_no_second_chain(
     asked_before = len(server.requests)
 
     again = digest_handler.lambda_handler(second, RunningOut(calls=8))  # hop 2, delivered
+    hop_3 = fake.invoked[-1]["Payload"]  # hop 3 starts: it takes the lease
+    LeaseKeeper(S3Store(BUCKET), FIRST, last, hop_3["backfill"]["id"], length=timedelta(minutes=5),
+                now=lambda: datetime.now(UTC), hop=3).hold()  # fmt: skip
     repeated = digest_handler.lambda_handler(second, RunningOut(calls=8))  # and again
 
     assert repeated == {"backfill": handed["backfill"]["id"], "hop": 2,
@@ -591,6 +594,28 @@ def test_a_repeated_delivery_of_the_last_hop_does_nothing_once_the_backfill_fini
     assert (len(fake.invoked), len(server.requests)) == (invoked, asked)
     again = digest_handler.lambda_handler(event, FakeLambdaContext())  # a new backfill
     assert (again["skipped"], again["written"]) == (20, 0)
+
+
+def test_a_hop_killed_between_recording_its_hand_over_and_the_invoke_hands_over_again(
+    handover: tuple[ReplayServer, FakeLambda],
+) -> None:
+    """Hop 2 recorded its hand-over to hop 3 and was killed before the invoke: Lambda's
+    retry of hop 2 finds hop 3 recorded but never started, runs again (its days stored,
+    asked for nothing) and invokes hop 3 (before, it said "handed over already" and the
+    chain stopped silently)."""
+    server, fake = handover
+    last = FIRST + timedelta(days=19)
+    store, now = S3Store(BUCKET), datetime.now(UTC)
+    state = {"id": "b-7", "hop": 2, "origin": FIRST.isoformat(), "tally": {}}
+    event = {"from": FIRST.isoformat(), "to": last.isoformat(), "backfill": state}
+    assert lease.hold(store, FIRST, last, "b-7", now + timedelta(minutes=5), now=now, hop=2)
+    assert lease.hand_over(store, "b-7", 2)  # then killed
+
+    retried = digest_handler.lambda_handler(event, RunningOut(calls=6))
+
+    assert retried["continues_from"]
+    assert [call["Payload"]["backfill"]["hop"] for call in fake.invoked] == [3]
+    assert set(Counter(r["date"] for r in server.requests).values()) == {1}
 
 
 def test_a_hand_over_that_could_not_invoke_is_taken_back_for_the_retry(
