@@ -25,6 +25,14 @@ class Decision(Generic[T]):
 
 
 @dataclass(frozen=True)
+class Read:
+    """What a caller already read of the object (None: absent), to decide from at first
+    instead of reading it again."""
+
+    stored: StoredObject | None
+
+
+@dataclass(frozen=True)
 class Update(Generic[T]):
     value: T
     written: bool
@@ -41,13 +49,14 @@ def update_object(
     cache_control: str | None = None,
     sleep: Callable[[float], None] = time.sleep,
     max_attempts: int = MAX_ATTEMPTS,
+    read: Read | None = None,
 ) -> Update[T]:
     """Read `key`, let `decide` choose from what is stored, and write conditionally on
     what was read (`If-None-Match: *` when absent, `If-Match` its ETag otherwise). When
     another writer got there first, wait a jittered moment and decide again from what
     it wrote: no write is ever based on an object that was not read."""
     for attempt in range(1, max_attempts + 1):
-        stored = store.get(key)
+        stored = read.stored if read is not None and attempt == 1 else store.get(key)
         decision = decide(stored)
         if decision.body is None:
             etag = stored.etag if stored is not None else None

@@ -32,6 +32,7 @@ from .settings import (
     github_settings,
     post_settings,
     source_settings,
+    summary_settings,
 )
 from .source import DailyPapersClient
 from .store import S3Store
@@ -86,9 +87,10 @@ def _client(settings: SourceSettings) -> DailyPapersClient:
     return DailyPapersClient(_session(), settings.api_base, token=token, token_source=token_source)
 
 
-def _repository(settings: GitHubSettings) -> GitHubRepository:
+def _repository(settings: GitHubSettings, seconds_left: float) -> GitHubRepository:
     """The blog repository, with its token from GITHUB_BLOG_TOKEN_PARAMETER (the stack's
-    way) or GITHUB_BLOG_TOKEN. Imported only when a repository is set."""
+    way) or GITHUB_BLOG_TOKEN, and at most its 45 s of what the invocation has left.
+    Imported only when a repository is set."""
     from .github import GitHubRepository
 
     token, token_source = settings.token or "", "GITHUB_BLOG_TOKEN"
@@ -97,7 +99,7 @@ def _repository(settings: GitHubSettings) -> GitHubRepository:
 
         token = get_parameter(settings.token_parameter, decrypt=True, max_age=300)
         token_source = f"the SSM parameter {settings.token_parameter}"
-    return GitHubRepository(settings, token, token_source)
+    return GitHubRepository(settings, token, token_source, budget=min(45.0, seconds_left - 5))
 
 
 def _rollups(
@@ -143,6 +145,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         session=_session(),
     )
     source, filters = source_settings(os.environ), filter_settings(os.environ)
+    # a refreshed day may summarize a paper new to its top N: its time is kept for that too
+    refresh_reserve = REFRESH_RESERVE_SECONDS + (
+        summary_settings(os.environ).timeout if summaries is not None else 0
+    )
     client = _client(source)
 
     run = partial(
@@ -169,7 +175,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             result.day,
             source.refresh_days,
             partial(run, keep_fuller=True),
-            lambda: context.get_remaining_time_in_millis() / 1000 - REFRESH_RESERVE_SECONDS,
+            lambda: context.get_remaining_time_in_millis() / 1000 - refresh_reserve,
         )
         if refreshed.failed:  # emitted only then, like every failure count of the archive
             metrics.add_metric("RefreshFailed", MetricUnit.Count, len(refreshed.failed))
@@ -183,7 +189,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if github is not None:
         from .github import publish_posts
 
-        committed = publish_posts(store, _repository(github), result.day, github.catch_up_days)
+        seconds_left = context.get_remaining_time_in_millis() / 1000
+        repository = _repository(github, seconds_left)
+        committed = publish_posts(store, repository, result.day, github.catch_up_days)
         summary.update(committed.summary())
     logger.info("digest run finished", extra=summary)
     return summary

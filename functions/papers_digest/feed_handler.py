@@ -23,15 +23,24 @@ logger = Logger()
 metrics = Metrics()
 
 
-def _notify(store: S3Store, day: date, settings: FeedSettings) -> None:
-    """After the feeds: tell readers of the day that landed. A failure raises, so Lambda
-    retries this function (the feeds are already up; the digest is never touched)."""
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _notify(store: S3Store, day: date, settings: FeedSettings, now: datetime) -> None:
+    """After the feeds: tell readers of the day that landed, if it is news. A failure
+    raises, so Lambda retries this function (the feeds are already up; the digest is
+    never touched)."""
     notify = notify_settings(os.environ)
     if not notify.enabled:
         return
     from aws_lambda_powertools.utilities.parameters import get_parameter
 
-    from .notify import channels, notify_day
+    from .notify import channels, is_news, notify_day
+
+    if not is_news(day, now):  # a backfilled day, whatever became of the backfill's lease
+        logger.info("not news: no notification", extra={"day": day.isoformat()})
+        return
 
     def read(name: str) -> str:
         return str(get_parameter(name, decrypt=True, max_age=300))
@@ -44,7 +53,7 @@ def _notify(store: S3Store, day: date, settings: FeedSettings) -> None:
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    bucket, now = os.environ.get("DIGEST_BUCKET", ""), datetime.now(UTC)
+    bucket, now = os.environ.get("DIGEST_BUCKET", ""), _now()
     request = feed_request(event, bucket)
     if request.ignored is not None:
         logger.warning(
@@ -68,7 +77,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         else:
             logger.append_keys(day=request.day.isoformat())
             result = publish_day(store, request.day, settings)
-            _notify(store, request.day, settings)
+            _notify(store, request.day, settings, now)
     published = int(result.status in {"published", "rebuilt"})
     metrics.add_metric("FeedsPublished", MetricUnit.Count, published)
     logger.info("feed publish finished", extra=result.summary())

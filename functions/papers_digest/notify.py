@@ -1,7 +1,8 @@
 """Tell readers a day is out: an SNS topic and webhooks (Slack, Discord, plain JSON).
 
 A channel hears of a day once for each top 3 it has not heard of: a new day, or an
-update that changed the top 3; a rerun or an update below the top 3 sends nothing. What
+update that changed the top 3; a rerun or an update below the top 3 sends nothing, and
+a day older than NEWS_DAYS (a backfilled one) is never news. What
 each channel was sent is kept in the bucket (`state/notified/DAY.json`) and claimed
 before sending, so no channel gets the same message twice even when runs overlap; a
 send that fails gives its claim back, and the next try sends it."""
@@ -15,9 +16,11 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from .conditional import Decision, update_object
+from .days import last_complete_day
 from .errors import DigestError
 from .model import Digest
 from .outbound import OutboundError, send
@@ -30,6 +33,14 @@ TOP = 3
 MAX_ANSWER_BYTES = 64 * 1024
 TITLE_LIMIT = 200
 STATE_PREFIX = "state/notified/"
+# The oldest day still news: the last complete day and the week before it, as far back
+# as a refresh window reaches (REFRESH_DAYS is at most 7).
+NEWS_DAYS = 7
+
+
+def is_news(day: date, now: datetime) -> bool:
+    """Whether `day` is recent enough to tell anyone of at `now`."""
+    return day >= last_complete_day(now) - timedelta(days=NEWS_DAYS)
 
 
 class NotifyError(DigestError):

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Literal, Protocol
 
-from .conditional import Decision, update_object
+from .conditional import Decision, Read, update_object
 from .days import FIRST_DAILY_PAPERS_DAY
 from .errors import DigestError
 from .filters import NO_FILTERS, Filters, apply
@@ -18,7 +18,7 @@ from .model import Digest, parse_day_response, rank
 from .render import digest_json, render_post, same_digest
 from .settings import PostSettings
 from .store import JSON_TYPE, MARKDOWN_TYPE, PUBLIC_CACHE_CONTROL, Store, StoredObject
-from .summarize import SummaryStep
+from .summarize import SummaryStep, carried_over
 
 log = logging.getLogger(__name__)
 # Two runs of a day overlap only while both are running: a function times out in minutes.
@@ -93,7 +93,7 @@ def run_day(
         )
 
     report = None
-    stored = store.get(digest_key(day)) if summaries is not None or keep_fuller else None
+    stored = store.get(digest_key(day))
     if keep_fuller and stored is not None and _fuller(stored.body, len(parsed.papers)):
         log.warning(
             "%s: the source lists %d papers, fewer than half of the stored day's; "
@@ -106,6 +106,8 @@ def run_day(
         )
     if summaries is not None:  # cached ones come from the day's stored digest
         ranked, report = summaries.add(ranked, stored.body if stored else None)
+    else:  # and are kept without a summary step
+        ranked = carried_over(ranked, stored.body if stored else None, settings.lang)
     digest = Digest(
         day=day,
         papers=ranked,
@@ -133,6 +135,7 @@ def run_day(
         digest_key(day),
         JSON_TYPE,
         lambda stored: _decide_digest(stored, fresh, digest_body),
+        read=Read(stored),  # read before the post: a digest changed since fails If-Match
     )
     written = [post_key(day)] if post_write.written else []
     if digest_write.written:

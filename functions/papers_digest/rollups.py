@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from .conditional import Decision, update_object
-from .errors import CorruptObjectError
+from .errors import CorruptObjectError, DigestError
 from .keys import digest_key, rollup_post_key
 from .model import Digest
 from .render import digest_json, render_rollup_post, same_digest
@@ -142,5 +142,7 @@ def scheduled_rollups(
         except Exception as exc:  # a roll-up must not fail the day: logged, built again
             log.exception("the %s roll-up failed", period.id)
             failed = {"period": period.id, "status": "failed", "error": type(exc).__name__}
-            results.append({**failed, "message": " ".join(str(exc).split())[:300]})
+            if isinstance(exc, DigestError):  # ours, one line; another's may quote anything
+                failed["message"] = " ".join(str(exc).split())[:300]
+            results.append(failed)
     return results

@@ -155,6 +155,21 @@ def cached_summaries(stored_digest: bytes | None) -> dict[str, MachineSummary]:
     return found
 
 
+def carried_over(
+    papers: Sequence[Paper], stored_digest: bytes | None, lang: str
+) -> tuple[Paper, ...]:
+    """`papers` with the summaries in `lang` the stored digest holds for them: what a run
+    without a summary step keeps (summaries off, a backfill without --summaries, a key that
+    could not be read), so such a run never strips the summaries already paid for."""
+    cached = cached_summaries(stored_digest)
+    return tuple(
+        replace(paper, machine_summary=hit)
+        if (hit := cached.get(paper.arxiv_id)) is not None and hit.lang == lang
+        else paper
+        for paper in papers
+    )
+
+
 class Budget:
     """Papers and tokens a run may spend, shared by the workers. Tokens are reserved
     (the prompt's estimate plus the answer's maximum) before a request and settled at

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -24,6 +25,9 @@ PATHS = {"slack": SECRET, "discord": "/api/webhooks/1/discord", "json": "/plain"
 TOP = ["2607.28618", "2607.28227", "2607.28568"]
 
 
+SCHEDULED = datetime(2026, 8, 1, 0, 20, tzinfo=UTC)  # the run that published REAL_DAY
+
+
 @pytest.fixture
 def chain(
     s3: Any, replay: ReplayServer, monkeypatch: pytest.MonkeyPatch
@@ -39,6 +43,7 @@ def chain(
         monkeypatch.setenv("NOTIFY_WEBHOOKS", hooks)
         monkeypatch.setenv("NOTIFY_TOPIC_ARN", topic)
         monkeypatch.setenv("POST_URL_PATTERN", "https://blog.example.com/posts/{date}/")
+        monkeypatch.setattr(feed_handler, "_now", lambda: SCHEDULED)  # the day is news
         yield receiver, (sqs, queue)
 
 
@@ -83,6 +88,22 @@ def test_a_new_day_is_told_once_on_every_channel(chain: tuple[Receiver, Any]) ->
     lines = sns["Message"].splitlines()
     assert [line.rsplit("/", 1)[1] for line in lines[2:5]] == TOP
     assert lines[-1] == "https://blog.example.com/posts/2026-07-31/"
+
+
+def test_a_day_older_than_a_week_is_not_news(
+    chain: tuple[Receiver, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A backfilled day published on its own (its lease ran out, or its event came after
+    the backfill let go) is not announced: the news is the last complete day and the week
+    before it."""
+    receiver, queue = chain
+    monkeypatch.setattr(feed_handler, "_now", lambda: SCHEDULED + timedelta(days=8))
+    assert run_the_day()["status"] == "published"
+    assert sent(receiver) == {kind: 0 for kind in PATHS}
+    assert sns_messages(queue) == []
+    monkeypatch.setattr(feed_handler, "_now", lambda: SCHEDULED + timedelta(days=7))
+    run_the_day()  # the seventh day before the last complete one: still news
+    assert sent(receiver) == {kind: 1 for kind in PATHS}
 
 
 def test_a_repeated_event_sends_nothing(chain: tuple[Receiver, Any]) -> None:

@@ -115,7 +115,7 @@ ERRORS = [
     (["run", "--template-dir", "{tmp}/crash"], 1,
      "unexpected ZeroDivisionError; run again with --debug to see the traceback"),
     (["run", "--out", "{tmp}/a-file"], 1,
-     "cannot read {tmp}/a-file/_posts/2026-07-31-hf-daily-papers.md: Not a directory; "
+     "cannot read {tmp}/a-file/digests/2026-07-31.json: Not a directory; "
      "check that {tmp}/a-file is a folder you can write"),
     (["run", "--out", "/sys/papers-digest"], 1,
      "cannot write /sys/papers-digest/_posts/2026-07-31-hf-daily-papers.md: Operation not "

@@ -18,7 +18,7 @@ import pytest
 from aws_lambda_powertools.utilities import parameters as powertools_parameters
 from botocore.client import BaseClient
 
-from papers_digest import digest_handler, feed_handler
+from papers_digest import digest_handler, feed_handler, notify
 from tests.conftest import (
     BUCKET,
     EVENTS,
@@ -247,7 +247,9 @@ def deployed(
     request: pytest.FixtureRequest, s3: Any, recorder: Recorder, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Deployed]:
     """The stack `STACKS[param]` on moto: its SSM parameters and topic made, its API (July
-    2026 and the chosen day), blog, webhook and chat endpoints on 127.0.0.1."""
+    2026 and the chosen day), blog, webhook and chat endpoints on 127.0.0.1. Every day is
+    news here (the days are months old), so the notification grants are exercised."""
+    monkeypatch.setattr(notify, "NEWS_DAYS", 100_000)
     ssm, sns = boto3.client("ssm", REGION), boto3.client("sns", REGION)
     topic = sns.create_topic(Name="papers-digest")["TopicArn"]
     resources = {
