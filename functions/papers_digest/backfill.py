@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -34,9 +34,13 @@ from .summarize import SummaryStep
 
 log = logging.getLogger(__name__)
 MAX_HOPS = 50  # Lambda invocations one backfill may take; each must finish a day at least
-MAX_FAILED_LISTED = 400  # failed days carried from hop to hop (more are counted only)
+# Failed days carried from hop to hop (more are counted only), each error cut to
+# LISTED_ERROR printable ASCII characters: a continuation event stays within about 65 KB,
+# well below the 256 KB Lambda takes for an asynchronous invocation's payload.
+MAX_FAILED_LISTED = 100
+LISTED_ERROR = 300
 WRITTEN = frozenset({"created", "updated"})
-UNCHANGED = frozenset({"unchanged", "superseded"})
+UNCHANGED = frozenset({"unchanged", "superseded", "kept"})
 # Days failed in a row by the API (no day fetched in between) after which no day starts:
 # an API that refuses every request would otherwise fail a 365-day range day by day.
 BREAKER_DAYS = 5
@@ -77,7 +81,7 @@ class Tally:
     skipped: int = 0  # already stored, not fetched again
     failed: int = 0
     requests: int = 0
-    failed_days: dict[str, str] = field(default_factory=dict)  # day: error (at most 400)
+    failed_days: dict[str, str] = field(default_factory=dict)  # day: error (at most 100)
     written_from: date | None = None
     written_to: date | None = None
 
@@ -95,7 +99,7 @@ class Tally:
         else:
             self.failed += 1
             if len(self.failed_days) < MAX_FAILED_LISTED:
-                self.failed_days[outcome.day.isoformat()] = outcome.error or "failed"
+                self.failed_days[outcome.day.isoformat()] = listed(outcome.error or "failed")
 
     @property
     def done(self) -> int:
@@ -131,7 +135,7 @@ class Tally:
             if not isinstance(entry, dict) or not isinstance(entry.get("error"), str):
                 raise ValueError("backfill.tally.failed_days holds an entry without an error")
             day = _day(entry.get("day"), "backfill.tally.failed_days[].day")
-            failed_days[day.isoformat()] = " ".join(entry["error"].split())[:500]
+            failed_days[day.isoformat()] = listed(entry["error"])
         first, last = (
             None if data.get(name) is None else _day(data[name], f"backfill.tally.{name}")
             for name in ("written_from", "written_to")
@@ -160,6 +164,10 @@ class BackfillRun:
     # first day that failed, where the backfill continues once the API answers again.
     halted: str | None = None
     resume_from: date | None = None
+    # The days the API failed in a row at the end (the breaker's streak, carried to the
+    # next invocation), and whether the run stopped waiting for the API's pause.
+    failing: tuple[date, ...] = ()
+    paused: bool = False
 
     def stopped(self) -> dict[str, str]:
         """The summary's `stopped` and `continue_from`, for a run the API stopped."""
@@ -172,6 +180,14 @@ class BackfillRun:
         for outcome in self.outcomes:
             tally.add(outcome)
         return tally
+
+
+def listed(error: str) -> str:
+    """A failed day's error as the tally lists it: one line of at most LISTED_ERROR
+    printable ASCII characters (any other one as `?`), so that its JSON is at most twice
+    as long whatever the error quoted."""
+    text = " ".join(error.split())[:LISTED_ERROR]
+    return "".join(char if " " <= char <= "~" else "?" for char in text)
 
 
 def _day(value: Any, where: str) -> date:
@@ -190,9 +206,18 @@ def continuation(
     tally: Tally,
     refetch: bool,
     summaries: bool,
+    paused_until: float | None = None,
+    failing: Sequence[date] = (),
 ) -> dict[str, Any]:
     """The event the next invocation runs: what is left of the range, and the backfill's
-    id, hop number, first day (the lease's range) and counts so far."""
+    id, hop number, first day (the lease's range) and counts so far; the API's pause
+    (`paused_until`, wall-clock epoch seconds) and the breaker's streak (`failing`, the
+    days the API failed in a row), so that neither is forgotten at the hand-over."""
+    state: dict[str, Any] = {}
+    if paused_until is not None:
+        state["paused_until"] = round(paused_until, 3)
+    if failing:
+        state["failing"] = [day.isoformat() for day in sorted(failing)[-BREAKER_DAYS:]]
     return {
         "from": next_day.isoformat(),
         "to": last.isoformat(),
@@ -203,6 +228,7 @@ def continuation(
             "hop": hop + 1,
             "origin": origin.isoformat(),
             "tally": tally.to_json(),
+            **state,
         },
     }
 
@@ -250,9 +276,12 @@ def backfill(
     gate: RateGate | None = None,
     longest_wait: Callable[[], float] = lambda: MAX_PAUSE,
     stop: threading.Event | None = None,
+    failing: Sequence[date] = (),
 ) -> BackfillRun:
     """Run every day from `first` to `last`, at most `concurrency` at a time, oldest
-    first. A day already stored (with a readable digest) is skipped unless `refetch`.
+    first. A day already stored (with a readable digest) is skipped unless `refetch`;
+    refetched, it keeps its stored digest when the API lists fewer than half its papers
+    (`keep_fuller`: a degraded answer must not overwrite a published day).
     `new_source(stack)` makes a worker's API client (its session entered on `stack`,
     closed at the end). `keep_going()` is asked before each day is started: once it
     says no, the days in flight finish and the rest are left (`next_day`). `on_day` is
@@ -263,14 +292,15 @@ def backfill(
     wait for it, up to `longest_wait()` seconds; a pause longer than that leaves the rest
     too, as `keep_going` does. A set `stop` (Ctrl-C) does the same at once, and ends a
     wait for a pause. After BREAKER_DAYS days failed by the API in a row, with no day
-    fetched in between, no more days start (`halted`, `resume_from`)."""
-    stored = set() if refetch else set(stored_days(store, first, last))
+    fetched in between, no more days start (`halted`, `resume_from`); `failing` are the
+    days the API failed in a row just before `first` (an earlier invocation's streak)."""
+    stored = set(stored_days(store, first, last))
     local = threading.local()
     made = threading.Lock()
 
     def work(day: date, sources: ExitStack) -> DayOutcome:
         try:
-            if day in stored and readable_digest(store, day):
+            if day in stored and not refetch and readable_digest(store, day):
                 return DayOutcome(day, "stored")
             if not hasattr(local, "source"):
                 with made:
@@ -283,6 +313,7 @@ def backfill(
                 now=now(),
                 filters=filters,
                 summaries=summaries() if summaries is not None else None,
+                keep_fuller=day in stored,
             )
             return DayOutcome(day, result.status, result=result)
         except SourceError as exc:
@@ -292,7 +323,7 @@ def backfill(
 
     outcomes: list[DayOutcome] = []
     next_day: date | None = None
-    failing: list[date] = []  # the days the API failed after the last day it answered
+    streak = sorted(failing)  # the days the API failed after the last day it answered
     answered: list[date] = []  # that day (the latest one the API answered)
 
     def finish(done: set[Future[DayOutcome]]) -> None:
@@ -300,10 +331,10 @@ def backfill(
             outcome = future.result()
             outcomes.append(outcome)
             if outcome.source_failed and not (answered and outcome.day < answered[-1]):
-                failing.append(outcome.day)
+                streak.append(outcome.day)
             elif outcome.fetched:  # days end out of order: one answered breaks the run there
                 answered[:] = [max([outcome.day, *answered])]
-                failing[:] = sorted(day for day in failing if day > outcome.day)
+                streak[:] = sorted(day for day in streak if day > outcome.day)
             on_day(outcome)
 
     def stopping() -> bool:
@@ -314,24 +345,31 @@ def backfill(
         ThreadPoolExecutor(concurrency, thread_name_prefix="papers-digest-backfill") as pool,
     ):
         pending: set[Future[DayOutcome]] = set()
-        broken = False
+        broken = paused = False
         for day in days_between(first, last):
             while len(pending) >= concurrency:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 finish(done)
-            broken = len(failing) >= BREAKER_DAYS
-            if broken or stopping() or not waited_out(gate, longest_wait, stop) or not keep_going():
+            broken = len(streak) >= BREAKER_DAYS
+            if broken or stopping():
+                next_day = day
+                break
+            if not waited_out(gate, longest_wait, stop):
+                next_day, paused = day, not stopping()
+                break
+            if not keep_going():
                 next_day = day
                 break
             pending.add(pool.submit(work, day, sources))
         finish(wait(pending).done)
     if next_day is not None and broken:  # continue from the first day that failed: the
         # days after it that were stored are skipped by one LIST, asking the API nothing
-        failing.sort()
-        why = f"the API failed {len(failing)} days in a row ({failing[0]} to {failing[-1]})"
-        since = min(outcome.day for outcome in outcomes if outcome.status == "failed")
-        return BackfillRun(first, last, tuple(outcomes), next_day, why, since)
-    return BackfillRun(first, last, tuple(outcomes), next_day)
+        streak.sort()
+        why = f"the API failed {len(streak)} days in a row ({streak[0]} to {streak[-1]})"
+        since = min([*streak, *(outcome.day for outcome in outcomes if outcome.status == "failed")])
+        return BackfillRun(first, last, tuple(outcomes), next_day, why, since, tuple(streak))
+    return BackfillRun(first, last, tuple(outcomes), next_day, failing=tuple(sorted(streak)),
+                       paused=paused)  # fmt: skip
 
 
 def waited_out(
@@ -385,6 +423,7 @@ class Hop:
 
     run: BackfillRun
     tally: Tally
+    paused_until: float | None = None  # the API's pause at the end (wall-clock epoch s)
 
 
 def run_backfill(
@@ -405,18 +444,23 @@ def run_backfill(
     longest_wait: Callable[[], float] = lambda: MAX_PAUSE,
     on_day: Callable[[DayOutcome, int], None] = lambda outcome, requests: None,
     stop: threading.Event | None = None,
+    paused_until: float | None = None,
+    failing: Sequence[date] = (),
 ) -> Hop | None:
     """The backfill both shells run (the CLI whole, the digest function one invocation
     at a time): one rate gate for every worker's client, the lease taken (for
     `hold_for`, else its length) and renewed as days end, then the days, then the
     counts. `on_day(outcome, requests so far)` as each day ends. None, with nothing
-    done, when the lease says this invocation handed over already."""
+    done, when the lease says this invocation handed over already. `paused_until` and
+    `failing` seed the gate and the breaker with an earlier invocation's pause and streak."""
     import requests
 
     from .ratelimit import RateGate
     from .source import DailyPapersClient
 
     gate = RateGate(options.rate)
+    if paused_until is not None:
+        gate.pause_until(paused_until)
 
     def new_source(stack: ExitStack) -> DailyPapersClient:
         session = stack.enter_context(requests.Session())
@@ -426,7 +470,7 @@ def run_backfill(
 
     def each(outcome: DayOutcome) -> None:
         if keeper is not None:
-            keeper.renew_if_due()
+            renew(keeper)
         on_day(outcome, gate.passed)
 
     if keeper is not None and not keeper.hold(hold_for):
@@ -447,10 +491,25 @@ def run_backfill(
         gate=gate,
         longest_wait=longest_wait,
         stop=stop,
+        failing=failing,
     )
     counts = run.tally(into=tally if tally is not None else Tally())
     counts.requests += gate.passed
-    return Hop(run, counts)
+    return Hop(run, counts, gate.paused_until())
+
+
+def renew(keeper: LeaseKeeper) -> None:
+    """Renew the lease when due. Another backfill's live lease (LeaseHeld) ends this one;
+    any other failure (one S3 hiccup) is logged and the renewal tried again as the next
+    day ends: the lease has half its length left when it is first due."""
+    from .lease import LeaseHeld
+
+    try:
+        keeper.renew_if_due()
+    except LeaseHeld:
+        raise
+    except Exception as exc:
+        log.warning("could not renew the backfill lease (%s); trying again", one_line(exc))
 
 
 def why_stuck(run: BackfillRun, hop: int) -> str | None:
@@ -458,8 +517,8 @@ def why_stuck(run: BackfillRun, hop: int) -> str | None:
     done and fails, naming the day to continue from); None when it may hand over."""
     if run.halted is not None:
         return f"stopped: {run.halted}"
-    if not run.outcomes:
-        return "finished no day"
+    if not run.outcomes and not run.paused:  # waiting out a pause is progress: bounded
+        return "finished no day"  # by the pause (at most MAX_PAUSE) and MAX_HOPS
     return f"reached {MAX_HOPS} invocations" if hop >= MAX_HOPS else None
 
 
@@ -494,19 +553,21 @@ class LeaseKeeper:
         self._store, self._first, self._last, self._owner = store, first, last, owner
         self._length, self._now, self._hop = length, now, hop
         self._until: datetime | None = None
+        self.refused: str | None = None  # why `hold` said no
 
     def hold(self, length: timedelta | None = None) -> bool:
-        """Take or renew the lease; False when this hop has handed over already (a
-        repeated delivery of it). Raises lease.LeaseHeld when another backfill has it."""
-        from .lease import hold
+        """Take or renew the lease; False when this hop has handed over already, or the
+        backfill finished (a repeated delivery: `refused` says which). Raises
+        lease.LeaseHeld when another backfill has it."""
+        from .lease import LEASE_LENGTH, take
 
-        until = self._now() + (length or self._length)
-        held = hold(
+        until = self._now() + min(length or self._length, LEASE_LENGTH)
+        self.refused = take(
             self._store, self._first, self._last, self._owner, until, now=self._now(),
             hop=self._hop,
         )  # fmt: skip
-        self._until = until if held else None
-        return held
+        self._until = until if self.refused is None else None
+        return self.refused is None
 
     def renew_if_due(self) -> None:
         if self._until is not None and self._until - self._now() < self._length / 2:
@@ -527,8 +588,9 @@ class LeaseKeeper:
             raise
         return True
 
-    def release(self) -> None:
+    def release(self, *, done: bool = False) -> None:
+        """End the lease; `done` when the backfill reached its end (lease.release)."""
         from .lease import release
 
-        release(self._store, self._owner, self._now())
+        release(self._store, self._owner, self._now(), done=done)
         self._until = None

@@ -204,7 +204,7 @@ def _backfill(request: BackfillRequest, context: LambdaContext) -> dict[str, Any
     import uuid
 
     from .backfill import Api, LeaseKeeper, check_ready, continuation, run_backfill, why_stuck
-    from .lease import MAX_LEASE
+    from .lease import LEASE_LENGTH
     from .settings.backfill import backfill_settings
 
     backfill_id = request.backfill_id or str(uuid.uuid4())
@@ -232,7 +232,7 @@ def _backfill(request: BackfillRequest, context: LambdaContext) -> dict[str, Any
         log = logger.warning if outcome.status == "failed" else logger.info
         log("backfill day", extra=outcome.summary())
 
-    keeper = LeaseKeeper(store, origin, request.last, backfill_id, length=MAX_LEASE,
+    keeper = LeaseKeeper(store, origin, request.last, backfill_id, length=LEASE_LENGTH,
                          now=lambda: datetime.now(UTC), hop=request.hop)  # fmt: skip
     source = source_settings(os.environ)
     hop = run_backfill(
@@ -243,7 +243,7 @@ def _backfill(request: BackfillRequest, context: LambdaContext) -> dict[str, Any
         api=Api(source.api_base, *_token(source)),
         options=backfill_settings(os.environ),
         keeper=keeper,
-        hold_for=min(timedelta(seconds=left()) + HANDOVER, MAX_LEASE - timedelta(seconds=1)),
+        hold_for=min(timedelta(seconds=left()) + HANDOVER, LEASE_LENGTH),
         tally=request.tally,
         refetch=request.refetch,
         filters=filter_settings(os.environ),
@@ -251,9 +251,12 @@ def _backfill(request: BackfillRequest, context: LambdaContext) -> dict[str, Any
         keep_going=lambda: left() > reserve,
         longest_wait=lambda: left() - reserve,
         on_day=on_day,
+        paused_until=request.paused_until,
+        failing=request.failing,
     )
     if hop is None:
-        repeated = {"backfill": backfill_id, "hop": request.hop, "status": "handed over already"}
+        status = keeper.refused or "handed over already"
+        repeated = {"backfill": backfill_id, "hop": request.hop, "status": status}
         logger.warning(
             "a repeated delivery of a backfill invocation: nothing to do", extra=repeated
         )
@@ -282,6 +285,8 @@ def _backfill(request: BackfillRequest, context: LambdaContext) -> dict[str, Any
             tally=tally,
             refetch=request.refetch,
             summaries=request.summaries,
+            paused_until=hop.paused_until,
+            failing=run.failing,
         )
         if keeper.hand_over(partial(_invoke, context.function_name, handover)):
             logger.info("backfill continues in a new invocation", extra=summary)
@@ -320,7 +325,7 @@ def _end_backfill(
     changed). Returns the periods asked for."""
     from .backfill import publish_span, rollup_periods
 
-    keeper.release()
+    keeper.release(done=context is not None)
     feed = os.environ.get("FEED_FUNCTION_NAME", "")
     span = publish_span(store, first, last, tally)
     if span is not None and not feed:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -53,7 +54,7 @@ def day_from_schedule_event(event: Any, now: datetime) -> date:
 
 _BACKFILL_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
 _BACKFILL_KEYS = frozenset({"from", "to", "refetch", "summaries", "backfill"})
-_STATE_KEYS = frozenset({"id", "hop", "origin", "tally"})
+_STATE_KEYS = frozenset({"id", "hop", "origin", "tally", "paused_until", "failing"})
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,8 @@ class BackfillRequest:
     hop: int = 1
     origin: date | None = None  # the backfill's first day, where the lease starts
     tally: Tally | None = None
+    paused_until: float | None = None  # the API's pause (wall-clock epoch seconds)
+    failing: tuple[date, ...] = ()  # the days the API failed in a row before `first`
 
 
 def backfill_request(event: Any, now: datetime) -> BackfillRequest | None:
@@ -111,10 +114,37 @@ def backfill_request(event: Any, now: datetime) -> BackfillRequest | None:
         if origin > first:
             raise ValueError("`backfill.origin` is after `from`")
         tally = Tally.from_json(state.get("tally"))
+        paused_until = _paused_until(state.get("paused_until"), now)
+        failing = _failing(state.get("failing", []), origin, first)
     except (ValueError, InvalidDayError) as exc:
         raise InvalidEventError(f"event: {exc}") from None
     return BackfillRequest(first, last, **flags, backfill_id=backfill_id, hop=hop,
-                           origin=origin, tally=tally)  # fmt: skip
+                           origin=origin, tally=tally, paused_until=paused_until,
+                           failing=failing)  # fmt: skip
+
+
+def _paused_until(value: Any, now: datetime) -> float | None:
+    """A pause carried from the invocation before: an epoch time, at most MAX_PAUSE ahead."""
+    from .ratelimit import MAX_PAUSE
+
+    if value is None:
+        return None
+    if type(value) not in (int, float) or not math.isfinite(value) or value < 0:
+        raise ValueError("`backfill.paused_until` is not a time in epoch seconds")
+    return float(min(value, now.timestamp() + MAX_PAUSE))
+
+
+def _failing(value: Any, origin: date, first: date) -> tuple[date, ...]:
+    """The breaker's streak carried from the invocation before: days of the range before
+    `first`, at most BREAKER_DAYS of them."""
+    from .backfill import BREAKER_DAYS
+
+    if not isinstance(value, list) or len(value) > BREAKER_DAYS:
+        raise ValueError(f"`backfill.failing` is not a list of at most {BREAKER_DAYS} days")
+    days = tuple(sorted({parse_day(day) for day in value}))
+    if days and not origin <= days[0] <= days[-1] < first:
+        raise ValueError("`backfill.failing` names a day outside the range done")
+    return days
 
 
 def rollup_from_event(event: Any, now: datetime) -> Period | None:

@@ -10,7 +10,13 @@ would share no rate limit, and take the feeds from each other's days).
 The lease also numbers the backfill's Lambda invocations (`hop`): an invocation records its
 hand-over to the next (`hand_over`), so a repeated delivery of an invocation that already
 handed over (Lambda's asynchronous invocations are at least once, and retried on error)
-finds a later hop in the lease and does nothing, rather than starting a second chain.
+finds a later hop in the lease and does nothing, rather than starting a second chain. The
+hand-over has two phases: `hand_over` records the next hop as not `started`, and that hop
+marks it started when it takes the lease; a repeated delivery of a hop whose successor is
+recorded but never started (the hop was killed between the record and the invoke) takes
+the lease back and runs again, so the chain does not stop silently. And
+the backfill that reached its end marks its released lease `done`, so that a repeated
+delivery of its last invocation does nothing either (no second run, no second roll-ups).
 """
 
 from __future__ import annotations
@@ -28,6 +34,9 @@ from .store import JSON_TYPE, Store, StoredObject
 
 log = logging.getLogger(__name__)
 MAX_LEASE = timedelta(minutes=30)
+# The longest lease taken: MAX_LEASE less a margin, so that a reader whose clock is up to
+# two minutes behind the writer's still finds it live (`until <= now + MAX_LEASE`).
+LEASE_LENGTH = MAX_LEASE - timedelta(minutes=2)
 
 
 MAX_HOP = 1000  # a lease naming a later invocation is unreadable
@@ -44,6 +53,8 @@ class Lease:
     owner: str
     until: datetime
     hop: int = 1  # the owner's invocation that holds it (the CLI's: 1)
+    done: bool = False  # released by the invocation that finished the backfill
+    started: bool = True  # False: handed to `hop`, which has not taken it yet
 
     def live(self, now: datetime) -> bool:
         return now < self.until <= now + MAX_LEASE
@@ -58,6 +69,8 @@ class Lease:
             "owner": self.owner,
             "until": self.until.isoformat(),
             "hop": self.hop,
+            **({"done": True} if self.done else {}),
+            **({"started": False} if not self.started else {}),
         }
         return (json.dumps(body, sort_keys=True) + "\n").encode()
 
@@ -72,12 +85,29 @@ def hold(
     now: datetime,
     hop: int = 1,
 ) -> bool:
-    """Hold (or renew) the lease on the days `first`..`last` until `until`, which must be
-    within MAX_LEASE, for the owner's invocation `hop`. False, writing nothing, when the
-    lease names a later hop of the same owner: this invocation has handed over already.
+    """Hold (or renew) the lease (`take`); False, writing nothing, when it refuses."""
+    return take(store, first, last, owner, until, now=now, hop=hop) is None
+
+
+def take(
+    store: Store,
+    first: date,
+    last: date,
+    owner: str,
+    until: datetime,
+    *,
+    now: datetime,
+    hop: int = 1,
+) -> str | None:
+    """Hold (or renew) the lease on the days `first`..`last` until `until` (at most
+    LEASE_LENGTH from `now`), for the owner's invocation `hop`: None when held. Why not, writing
+    nothing, when the lease names a later hop of the same owner ("handed over already":
+    a repeated delivery of this invocation) or the owner finished ("finished already").
     Raises LeaseHeld when another backfill's lease is live."""
 
-    def decide(stored: StoredObject | None) -> Decision[bool]:
+    until = min(until, now + LEASE_LENGTH)
+
+    def decide(stored: StoredObject | None) -> Decision[str | None]:
         held = _parse(stored.body) if stored is not None else None
         if held is not None and held.owner != owner and held.live(now):
             raise LeaseHeld(
@@ -85,9 +115,16 @@ def hold(
                 f"{held.until.isoformat(timespec='seconds')}; one backfill at a time: run "
                 "this one again once it has ended"
             )
+        if held is not None and held.owner == owner and held.done:
+            return Decision("finished already", None)
         if held is not None and held.owner == owner and held.hop > hop:
-            return Decision(False, None)
-        return Decision(True, Lease(first, last, owner, until, hop).to_bytes())
+            if held.hop > hop + 1 or held.started:
+                return Decision("handed over already", None)
+            log.warning(
+                "backfill %s: invocation %d was handed over to but never started; "
+                "invocation %d runs again and hands over again", owner, held.hop, hop
+            )  # fmt: skip
+        return Decision(None, Lease(first, last, owner, until, hop).to_bytes())
 
     return update_object(store, LEASE_KEY, JSON_TYPE, decide).value
 
@@ -107,7 +144,7 @@ def hand_over(store: Store, owner: str, hop: int) -> bool:
             )
         if held.hop > hop:
             return Decision(False, None)
-        handed = Lease(held.first, held.last, owner, held.until, hop + 1)
+        handed = Lease(held.first, held.last, owner, held.until, hop + 1, started=False)
         return Decision(True, handed.to_bytes())
 
     return update_object(store, LEASE_KEY, JSON_TYPE, decide).value
@@ -126,14 +163,16 @@ def take_back(store: Store, owner: str, hop: int) -> None:
     update_object(store, LEASE_KEY, JSON_TYPE, decide)
 
 
-def release(store: Store, owner: str, now: datetime) -> None:
-    """End `owner`'s lease; one another backfill holds now stays."""
+def release(store: Store, owner: str, now: datetime, *, done: bool = False) -> None:
+    """End `owner`'s lease; one another backfill holds now stays. `done`: the backfill
+    reached its end, and a repeated delivery of its invocations takes the lease no more."""
 
     def decide(stored: StoredObject | None) -> Decision[None]:
         lease = _parse(stored.body) if stored is not None else None
         if lease is None or lease.owner != owner:
             return Decision(None, None)
-        return Decision(None, Lease(lease.first, lease.last, owner, now, lease.hop).to_bytes())
+        ended = Lease(lease.first, lease.last, owner, now, lease.hop, done or lease.done)
+        return Decision(None, ended.to_bytes())
 
     update_object(store, LEASE_KEY, JSON_TYPE, decide)
 
@@ -154,7 +193,11 @@ def _parse(body: bytes) -> Lease | None:
             checks.text(data["owner"], "owner"),
             checks.aware_datetime(data["until"], "until"),
             data.get("hop", 1),
+            data.get("done", False),
+            data.get("started", True),
         )
+        if type(lease.done) is not bool or type(lease.started) is not bool:
+            raise ValueError("done or started is not true or false")
         if type(lease.hop) is not int or not 1 <= lease.hop <= MAX_HOP:
             raise ValueError(f"hop is not an invocation number from 1 to {MAX_HOP}")
     except (UnicodeDecodeError, RecursionError, ValueError, TypeError, KeyError) as exc:

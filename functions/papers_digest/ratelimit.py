@@ -136,6 +136,19 @@ class RateGate:
         with self._state:
             return max(self._paused_until - self._clock(), 0.0)
 
+    def paused_until(self) -> float | None:
+        """When the pause the server asked for ends, in wall-clock epoch seconds (None when
+        there is none): what a backfill hands to its next Lambda invocation."""
+        left = self.paused_for()
+        return self._wall() + left if left > 0 else None
+
+    def pause_until(self, epoch: float) -> None:
+        """Hold every request until the wall-clock time `epoch` (a pause an earlier
+        invocation was told of), never longer than MAX_PAUSE from now."""
+        pause = min(max(epoch - self._wall(), 0.0), MAX_PAUSE)
+        with self._state:
+            self._paused_until = max(self._paused_until, self._clock() + pause)
+
     def wait_open(self, most: float, stop: threading.Event | None = None) -> bool:
         """Sleep until a pause the server asked for ends, at most `most` seconds; whether
         it has. A backfill asks before it starts a day, so that a pause longer than a

@@ -22,11 +22,20 @@ import pytest
 import requests
 
 from papers_digest import digest_handler, lease
-from papers_digest.backfill import BREAKER_DAYS, MAX_HOPS, BackfillRun, backfill
+from papers_digest.backfill import (
+    BREAKER_DAYS,
+    MAX_HOPS,
+    Api,
+    BackfillRun,
+    LeaseKeeper,
+    backfill,
+    run_backfill,
+)
 from papers_digest.cli import main
-from papers_digest.errors import ConfigError, DigestError
+from papers_digest.errors import ConfigError, DigestError, StoreError
 from papers_digest.ratelimit import RateGate
 from papers_digest.settings import PostSettings
+from papers_digest.settings.backfill import BackfillSettings
 from papers_digest.source import DailyPapersClient
 from papers_digest.store import FolderStore, S3Store
 from tests.backfills import allowed_in_a_window, most_in_a_window, synthetic_days
@@ -166,6 +175,69 @@ def test_days_already_stored_are_not_fetched_again_unless_refetched(
         assert len(server.requests) == 10
     assert Counter(o.status for o in again.outcomes) == {"stored": 9, "updated": 1}
     assert Counter(o.status for o in refetched.outcomes) == {"unchanged": 10}
+
+
+def test_a_refetch_keeps_a_stored_day_the_api_answers_for_degraded(tmp_path: Path) -> None:
+    """A refetched day the API lists fewer than half the stored papers for keeps its
+    stored digest (`kept`); a fuller answer still rewrites its day."""
+    last = FIRST + timedelta(days=2)
+    with ReplayServer(synthetic_days(FIRST, 3, papers=4)) as server:
+        run_range(server, tmp_path, RateGate(RATE), last=last)
+    kept = tmp_path / "digests" / "2026-05-02.json"
+    before = kept.read_bytes()
+    degraded = synthetic_days(FIRST, 3, papers=4)
+    degraded["2026-05-02"] = degraded["2026-05-02"][:1]
+    degraded["2026-05-03"] = synthetic_days(FIRST, 3, papers=5)["2026-05-03"]
+    with ReplayServer(degraded) as server:
+        run = run_range(server, tmp_path, RateGate(RATE), last=last, refetch=True)
+        assert len(server.requests) == 3
+    statuses = {outcome.day.isoformat(): outcome.status for outcome in run.outcomes}
+    assert statuses == {"2026-05-01": "unchanged", "2026-05-02": "kept", "2026-05-03": "updated"}
+    assert kept.read_bytes() == before
+    assert run.tally().counts()["failed"] == 0
+
+
+class FlakyKeeper(LeaseKeeper):
+    """A lease whose renewal raises `error` the first `times` it is due (each day)."""
+
+    def __init__(self, error: Exception, times: int) -> None:
+        self.error, self.times, self.renewals = error, times, 0
+
+    def hold(self, length: timedelta | None = None) -> bool:
+        return True
+
+    def renew_if_due(self) -> None:
+        self.renewals += 1
+        if self.renewals <= self.times:
+            raise self.error
+
+
+@pytest.mark.parametrize(
+    ("error", "times", "fatal"),
+    [
+        (StoreError("s3://b/state/backfill.json: SlowDown"), 3, False),  # a hiccup
+        (lease.LeaseHeld("backfill b-other holds the feeds"), 1, True),  # another backfill
+    ],
+    ids=["store-hiccup", "lease-held"],
+)
+def test_only_another_backfills_lease_ends_a_backfill_at_a_renewal(
+    sixty_days: dict[str, list[Any]], tmp_path: Path, error: Exception, times: int, fatal: bool
+) -> None:
+    keeper = FlakyKeeper(error, times)
+    last = FIRST + timedelta(days=5)
+    with ReplayServer(sixty_days) as server:
+        go = lambda: run_backfill(  # noqa: E731
+            FIRST, last, store=FolderStore(tmp_path), settings=PostSettings(),
+            api=Api(server.url), options=BackfillSettings(RATE, 2), keeper=keeper,
+        )  # fmt: skip
+        if fatal:
+            with pytest.raises(lease.LeaseHeld):
+                go()
+            return
+        hop = go()
+    assert hop is not None
+    assert hop.tally.written == 6
+    assert keeper.renewals == 6  # tried again as each day ended
 
 
 def test_a_failed_day_is_listed_and_the_others_go_on(
@@ -487,6 +559,9 @@ def test_a_repeated_delivery_of_a_hop_that_handed_over_starts_no_second_chain(
     asked_before = len(server.requests)
 
     again = digest_handler.lambda_handler(second, RunningOut(calls=8))  # hop 2, delivered
+    hop_3 = fake.invoked[-1]["Payload"]  # hop 3 starts: it takes the lease
+    LeaseKeeper(S3Store(BUCKET), FIRST, last, hop_3["backfill"]["id"], length=timedelta(minutes=5),
+                now=lambda: datetime.now(UTC), hop=3).hold()  # fmt: skip
     repeated = digest_handler.lambda_handler(second, RunningOut(calls=8))  # and again
 
     assert repeated == {"backfill": handed["backfill"]["id"], "hop": 2,
@@ -497,6 +572,50 @@ def test_a_repeated_delivery_of_a_hop_that_handed_over_starts_no_second_chain(
     assert set(asked.values()) == {1}  # no day fetched twice
     assert len(server.requests) == asked_before + again["this_hop"]["days"]
     assert first_hop["this_hop"]["days"] + again["this_hop"]["days"] == len(asked)
+
+
+def test_a_repeated_delivery_of_the_last_hop_does_nothing_once_the_backfill_finished(
+    handover: tuple[ReplayServer, FakeLambda],
+) -> None:
+    """The last hop delivered again takes no lease, runs no day and asks for no publish
+    or roll-up a second time (the lease is released `done`); a new backfill still may."""
+    server, fake = handover
+    event = {"from": FIRST.isoformat(), "to": (FIRST + timedelta(days=19)).isoformat()}
+    digest_handler.lambda_handler(event, RunningOut(calls=8))
+    last_hop = fake.invoked[0]["Payload"]
+    finished = digest_handler.lambda_handler(last_hop, FakeLambdaContext())
+    assert "continues_from" not in finished
+    invoked, asked = len(fake.invoked), len(server.requests)
+
+    repeated = digest_handler.lambda_handler(last_hop, FakeLambdaContext())
+
+    assert repeated == {"backfill": last_hop["backfill"]["id"], "hop": 2,
+                        "status": "finished already"}  # fmt: skip
+    assert (len(fake.invoked), len(server.requests)) == (invoked, asked)
+    again = digest_handler.lambda_handler(event, FakeLambdaContext())  # a new backfill
+    assert (again["skipped"], again["written"]) == (20, 0)
+
+
+def test_a_hop_killed_between_recording_its_hand_over_and_the_invoke_hands_over_again(
+    handover: tuple[ReplayServer, FakeLambda],
+) -> None:
+    """Hop 2 recorded its hand-over to hop 3 and was killed before the invoke: Lambda's
+    retry of hop 2 finds hop 3 recorded but never started, runs again (its days stored,
+    asked for nothing) and invokes hop 3 (before, it said "handed over already" and the
+    chain stopped silently)."""
+    server, fake = handover
+    last = FIRST + timedelta(days=19)
+    store, now = S3Store(BUCKET), datetime.now(UTC)
+    state = {"id": "b-7", "hop": 2, "origin": FIRST.isoformat(), "tally": {}}
+    event = {"from": FIRST.isoformat(), "to": last.isoformat(), "backfill": state}
+    assert lease.hold(store, FIRST, last, "b-7", now + timedelta(minutes=5), now=now, hop=2)
+    assert lease.hand_over(store, "b-7", 2)  # then killed
+
+    retried = digest_handler.lambda_handler(event, RunningOut(calls=6))
+
+    assert retried["continues_from"]
+    assert [call["Payload"]["backfill"]["hop"] for call in fake.invoked] == [3]
+    assert set(Counter(r["date"] for r in server.requests).values()) == {1}
 
 
 def test_a_hand_over_that_could_not_invoke_is_taken_back_for_the_retry(
@@ -522,6 +641,21 @@ def test_a_hand_over_that_could_not_invoke_is_taken_back_for_the_retry(
     assert retried["continues_from"]
     assert [call["Payload"]["backfill"]["hop"] for call in fake.invoked] == [3]
     assert set(Counter(r["date"] for r in server.requests).values()) == {1}
+
+
+@pytest.mark.parametrize("length", [lease.MAX_LEASE, timedelta(hours=5)])
+def test_a_lease_is_taken_with_a_margin_a_reader_a_little_behind_still_sees(
+    tmp_path: Path, length: timedelta
+) -> None:
+    """A lease taken or renewed for its longest is live for a reader (the feed function)
+    whose clock is a minute behind (before, `until` was exactly MAX_LEASE ahead, the
+    edge of what a live lease may claim)."""
+    store, now = FolderStore(tmp_path), datetime.now(UTC)
+    keeper = LeaseKeeper(store, FIRST, LAST, "b-1", length=length, now=lambda: now)
+    assert keeper.hold()
+    assert lease.holding(store, LAST, now - timedelta(minutes=1)) is not None
+    assert lease.hold(store, FIRST, LAST, "b-1", now + length, now=now)
+    assert lease.holding(store, LAST, now - timedelta(minutes=1)) is not None
 
 
 def test_a_backfill_does_not_take_the_lease_another_one_holds(
@@ -758,3 +892,43 @@ def test_ctrl_c_lets_the_days_in_flight_finish_and_publishes_them(
         f"papers-digest: interrupted after {len(stored)} of 60 days; run the same command "
         "again to continue",
     ]
+
+
+def test_the_next_invocation_keeps_the_apis_pause_and_sends_nothing_into_it(
+    handover: tuple[ReplayServer, FakeLambda],
+) -> None:
+    """A pause handed over holds the next invocation's fresh gate: it sends no request
+    into it (before, `concurrency` requests went and those days failed), and, with no
+    time to wait it out, hands it over again (waiting is progress, bounded by MAX_HOPS)."""
+    server, fake = handover
+    until = time.time() + 3000
+    state = {"id": "b-9", "hop": 2, "origin": FIRST.isoformat(), "tally": {},
+             "paused_until": until}  # fmt: skip
+    event = {"from": FIRST.isoformat(), "to": LAST.isoformat(), "backfill": state}
+
+    summary = digest_handler.lambda_handler(event, RunningOut(calls=1))
+
+    assert server.requests == []
+    assert (summary["this_hop"]["days"], summary["continues_from"]) == (0, FIRST.isoformat())
+    (handed,) = [call["Payload"]["backfill"] for call in fake.invoked]
+    assert handed["hop"] == 3
+    assert abs(handed["paused_until"] - until) < 5
+
+
+def test_the_breakers_streak_is_carried_to_the_next_invocation(
+    handover: tuple[ReplayServer, FakeLambda],
+) -> None:
+    """Four days failed by the API at the end of one invocation, and one more in the
+    next, stop the backfill (before, the streak restarted at each hand-over)."""
+    server, fake = handover
+    refuse(server)
+    start = FIRST + timedelta(days=4)
+    failing = [(FIRST + timedelta(days=n)).isoformat() for n in range(4)]
+    state = {"id": "b-9", "hop": 2, "origin": FIRST.isoformat(), "tally": {},
+             "failing": failing}  # fmt: skip
+    event = {"from": start.isoformat(), "to": LAST.isoformat(), "backfill": state}
+    with pytest.raises(DigestError, match=r"the API failed \d+ days in a row \(2026-05-01 to "
+                       r".*stopping at 2026-05-01"):  # fmt: skip
+        digest_handler.lambda_handler(event, FakeLambdaContext())
+    assert 1 <= len(server.requests) <= CONCURRENCY
+    assert all(call["FunctionName"] == "papers-digest-feed" for call in fake.invoked)

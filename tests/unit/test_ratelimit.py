@@ -203,3 +203,16 @@ def test_a_stop_ends_the_wait_for_a_pause_at_once() -> None:
     stop.set()
     assert limiter.wait_open(3600, stop) is False
     assert time.slept == []
+
+
+@pytest.mark.parametrize(("ahead", "held"), [(30.0, 30.0), (10 * MAX_PAUSE, MAX_PAUSE), (-5, 0.0)])
+def test_a_pause_handed_over_in_wall_clock_time_holds_a_fresh_gate(
+    ahead: float, held: float
+) -> None:
+    time = FakeTime()
+    before = gate(1.0, time)
+    assert before.paused_until() is None
+    fresh = gate(1.0, time)
+    fresh.pause_until(1_800_000_000.0 + ahead)
+    assert fresh.paused_for() == held
+    assert fresh.paused_until() == (1_800_000_000.0 + held if held else None)
