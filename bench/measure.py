@@ -160,8 +160,8 @@ def scheduled_runs() -> list[Row]:
 
     import requests
 
-    from papers_digest.pipeline import refresh, run_day
-    from papers_digest.rollups import scheduled_rollups
+    from papers_digest.pipeline import run_day
+    from papers_digest.schedule import scheduled_run
     from papers_digest.settings import PostSettings
     from papers_digest.source import DailyPapersClient
     from tests.conftest import api_items_for
@@ -178,9 +178,9 @@ def scheduled_runs() -> list[Row]:
             def job(store: Any) -> None:
                 now = datetime.combine(day + timedelta(days=1), datetime.min.time(), UTC)
                 run = partial(run_day, source=client, store=store, settings=settings, now=now)
-                run(day)
-                refresh(day, window, partial(run, keep_fuller=True), lambda: 1.0)
-                scheduled_rollups(store, [day], settings, now)
+                scheduled_run(
+                    day, run, refresh_days=window, store=store, settings=settings, now=now
+                )
 
             return job
 
@@ -196,9 +196,9 @@ def scheduled_runs() -> list[Row]:
         Row("Scheduled run with the refresh window (2 days): requests (source + S3)",
             f"{on_hf} + {on_s3}", f"window off (REFRESH_DAYS=0): {off_hf} + {off_s3}",
             f"{(on_hf + on_s3) / (off_hf + off_s3):.2f}x",
-            "an unchanged refreshed day: 1 source request, 3 S3 GETs (the digest read "
-            "once more for the degraded-answer guard); a changed one adds 2 PUTs; the "
-            "roll-up hook included (here 2 HEADs + 2 LISTs: last week and month are empty)"),
+            "an unchanged refreshed day: 1 source request and 2 S3 GETs (its digest and "
+            "post); a changed one adds 2 PUTs; the roll-up hook included (here 2 HEADs + 2 "
+            "LISTs: last week and month are empty)"),
     ]  # fmt: skip
 
 

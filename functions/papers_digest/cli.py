@@ -178,8 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _run(args: argparse.Namespace) -> dict[str, Any]:
     import requests
 
-    from .pipeline import refresh, run_day
-    from .rollups import scheduled_rollups
+    from .pipeline import run_day
+    from .schedule import scheduled_run
     from .settings import filter_settings, post_settings, source_settings
     from .source import DailyPapersClient
     from .summarizers import summary_step
@@ -211,15 +211,17 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
             summaries=step,
         )
 
-        summary = run(day).summary()
-        if not args.date:  # the scheduled run's: the days before again, and the roll-ups
-            refreshed = refresh(
-                day, source.refresh_days, partial(run, keep_fuller=True), lambda: 1.0
-            )
-            summary["refresh"] = refreshed.summary()
-            summary["rollups"] = scheduled_rollups(
-                store, [day, *refreshed.rewritten], settings, now
-            )
+        if args.date:  # a chosen day runs alone
+            summary = run(day).summary()
+        else:  # the scheduled run's: the days before again, and the roll-ups
+            summary = scheduled_run(
+                day,
+                run,
+                refresh_days=source.refresh_days,
+                store=store,
+                settings=settings,
+                now=now,
+            ).summary()
     return summary
 
 

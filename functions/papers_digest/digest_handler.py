@@ -22,11 +22,11 @@ from .events import (
     rollup_from_event,
 )
 from .keys import digest_key
-from .pipeline import refresh, run_day
-from .rollups import build_rollup, scheduled_rollups
+from .pipeline import run_day
+from .rollups import build_rollup
+from .schedule import scheduled_run
 from .settings import (
     GitHubSettings,
-    PostSettings,
     SourceSettings,
     filter_settings,
     github_settings,
@@ -102,23 +102,6 @@ def _repository(settings: GitHubSettings, seconds_left: float) -> GitHubReposito
     return GitHubRepository(settings, token, token_source, budget=min(45.0, seconds_left - 5))
 
 
-def _rollups(
-    store: S3Store, days: list[date], settings: PostSettings, now: datetime, context: LambdaContext
-) -> Any:
-    """The roll-ups of the periods the run closed (rollups.scheduled_rollups), each only
-    with ROLLUP_RESERVE_SECONDS left: a failed one is logged and counted
-    (`RollupsFailed`), never fails the day."""
-
-    def keep_going() -> bool:
-        return bool(context.get_remaining_time_in_millis() / 1000 > ROLLUP_RESERVE_SECONDS)
-
-    results = scheduled_rollups(store, days, settings, now, keep_going)
-    failed = sum(result["status"] == "failed" for result in results)
-    if failed:  # emitted only then: a metric costs per month it is published in
-        metrics.add_metric("RollupsFailed", MetricUnit.Count, failed)
-    return results
-
-
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
@@ -134,6 +117,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         return rollup.summary()
     day = day_from_schedule_event(event, now)
     logger.append_keys(day=day.isoformat())
+
+    def seconds_left() -> float:
+        return context.get_remaining_time_in_millis() / 1000
+
     store = S3Store(os.environ.get("DIGEST_BUCKET", ""))
     settings = post_settings(os.environ)
     left = context.get_remaining_time_in_millis() / 1000 - WRITE_RESERVE_SECONDS
@@ -161,7 +148,26 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         summaries=summaries,
     )
 
-    result = run(day)
+    if "date" in event:  # a chosen day runs alone
+        result = run(day)
+        summary = result.summary()
+    else:  # a scheduled run also refreshes the days before and builds what they closed
+        scheduled = scheduled_run(
+            day,
+            run,
+            refresh_days=source.refresh_days,
+            store=store,
+            settings=settings,
+            now=now,
+            refresh_time_left=lambda: seconds_left() - refresh_reserve,
+            rollups_may_start=lambda: seconds_left() > ROLLUP_RESERVE_SECONDS,
+        )
+        result, summary = scheduled.result, scheduled.summary()
+        # emitted only when something failed: a metric costs per month it is published in
+        if scheduled.refreshed.failed:
+            metrics.add_metric("RefreshFailed", MetricUnit.Count, len(scheduled.refreshed.failed))
+        if scheduled.rollups_failed:
+            metrics.add_metric("RollupsFailed", MetricUnit.Count, scheduled.rollups_failed)
     metrics.add_metric("PapersFetched", MetricUnit.Count, result.papers_that_day)
     digest_written = digest_key(result.day) in result.keys_written
     metrics.add_metric("DigestsWritten", MetricUnit.Count, int(digest_written))
@@ -169,28 +175,13 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     for name, key in (("SummariesWritten", "written"), ("SummariesMissing", "missing")):
         if result.summaries is not None:
             metrics.add_metric(name, MetricUnit.Count, result.summaries[key])
-    summary = result.summary()
-    if "date" not in event:  # a scheduled run also refreshes the days before; a chosen day not
-        refreshed = refresh(
-            result.day,
-            source.refresh_days,
-            partial(run, keep_fuller=True),
-            lambda: context.get_remaining_time_in_millis() / 1000 - refresh_reserve,
-        )
-        if refreshed.failed:  # emitted only then, like every failure count of the archive
-            metrics.add_metric("RefreshFailed", MetricUnit.Count, len(refreshed.failed))
-        summary["refresh"] = refreshed.summary()
-        # the weeks and months the run closed, or whose days the refresh rewrote
-        days_run = [result.day, *refreshed.rewritten]
-        summary["rollups"] = _rollups(store, days_run, settings, now, context)
     # Read only now: a bad blog setting must not keep the day from being stored. A
     # failure from here raises, so Lambda retries and the alarm fires.
     github = github_settings(os.environ)
     if github is not None:
         from .github import publish_posts
 
-        seconds_left = context.get_remaining_time_in_millis() / 1000
-        repository = _repository(github, seconds_left)
+        repository = _repository(github, seconds_left())
         committed = publish_posts(store, repository, result.day, github.catch_up_days)
         summary.update(committed.summary())
     logger.info("digest run finished", extra=summary)
