@@ -453,8 +453,6 @@ def run_backfill(
     counts. `on_day(outcome, requests so far)` as each day ends. None, with nothing
     done, when the lease says this invocation handed over already. `paused_until` and
     `failing` seed the gate and the breaker with an earlier invocation's pause and streak."""
-    import requests
-
     from .ratelimit import RateGate
     from .source import DailyPapersClient
 
@@ -463,9 +461,8 @@ def run_backfill(
         gate.pause_until(paused_until)
 
     def new_source(stack: ExitStack) -> DailyPapersClient:
-        session = stack.enter_context(requests.Session())
-        return DailyPapersClient(
-            session, api.base, token=api.token, token_source=api.token_source, gate=gate
+        return DailyPapersClient.in_session_of(
+            stack, api.base, token=api.token, token_source=api.token_source, gate=gate
         )
 
     def each(outcome: DayOutcome) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from datetime import date
 from typing import Any
 
@@ -84,6 +85,12 @@ class DailyPapersClient:
         self._timeout = timeout
         self._sleep = sleep
         self._clock = clock
+
+    @classmethod
+    def in_session_of(cls, stack: ExitStack, base_url: str, **options: Any) -> DailyPapersClient:
+        """A client with a session of its own, closed with `stack`: one per worker of a
+        backfill (a requests.Session is not shared between threads)."""
+        return cls(stack.enter_context(requests.Session()), base_url, **options)
 
     def fetch_day(self, day: date) -> list[Any]:
         """All items the API lists for `day`, across pages.
