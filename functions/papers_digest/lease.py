@@ -75,20 +75,6 @@ class Lease:
         return (json.dumps(body, sort_keys=True) + "\n").encode()
 
 
-def hold(
-    store: Store,
-    first: date,
-    last: date,
-    owner: str,
-    until: datetime,
-    *,
-    now: datetime,
-    hop: int = 1,
-) -> bool:
-    """Hold (or renew) the lease (`take`); False, writing nothing, when it refuses."""
-    return take(store, first, last, owner, until, now=now, hop=hop) is None
-
-
 def take(
     store: Store,
     first: date,

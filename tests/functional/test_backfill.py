@@ -9,7 +9,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -40,6 +39,7 @@ from papers_digest.source import DailyPapersClient
 from papers_digest.store import FolderStore, S3Store
 from tests.backfills import allowed_in_a_window, most_in_a_window, synthetic_days
 from tests.conftest import BUCKET, FakeLambdaContext
+from tests.functional.test_cli import CLI, run_cli
 from tools.replay_server import Canned, ReplayServer
 
 FIRST = date(2026, 5, 1)
@@ -48,7 +48,6 @@ LAST = FIRST + timedelta(days=DAYS - 1)
 RATE = 100.0
 PAUSE = 0.3
 CONCURRENCY = 4
-CLI = [str(Path(sys.executable).parent / "papers-digest")]
 # The server stamps a request when it arrives, a little after the gate let it go: on a
 # busy machine (2 cores, the template checks beside) requests can bunch up by tens of
 # milliseconds on their way. The gate's own record is held to the bound exactly; the
@@ -313,13 +312,7 @@ def test_a_backfill_killed_half_way_resumes_where_it_stopped(
         first_run = len(server.requests)
         server.requests.clear()
 
-        again = subprocess.run(
-            [*CLI, *args, "--api-base", server.url],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        again = run_cli(*args, "--api-base", server.url, cwd=tmp_path)
         asked = Counter(r["date"] for r in server.requests)
 
     assert again.returncode == 0, again.stderr
@@ -342,13 +335,7 @@ def test_a_backfill_killed_half_way_resumes_where_it_stopped(
     assert (out / "digests" / "monthly" / "2026-05.json").is_file()
 
     with ReplayServer(sixty_days) as server:  # a repeated backfill writes nothing
-        repeated = subprocess.run(
-            [*CLI, *args, "--api-base", server.url],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        repeated = run_cli(*args, "--api-base", server.url, cwd=tmp_path)
         assert server.requests == []
     assert repeated.returncode == 0, repeated.stderr
     again_summary = json.loads(repeated.stdout)
@@ -369,27 +356,9 @@ def test_the_progress_bar_shows_only_on_a_terminal(
 ) -> None:
     """stderr a pipe: no bar, only the summary on stdout."""
     with ReplayServer(sixty_days) as server:
-        done = subprocess.run(
-            [
-                *CLI,
-                "backfill",
-                "--from",
-                "2026-05-01",
-                "--to",
-                "2026-05-03",
-                "--out",
-                str(tmp_path),
-                "--rate",
-                str(RATE),
-                "--api-base",
-                server.url,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-            env={**os.environ},
-        )
+        done = run_cli("backfill", "--from", "2026-05-01", "--to", "2026-05-03",
+                       "--out", str(tmp_path), "--rate", str(RATE), "--api-base", server.url,
+                       cwd=tmp_path)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
     assert done.stdout.startswith("backfill 2026-05-01..2026-05-03: 3 days: 3 written")
@@ -610,7 +579,7 @@ def test_a_hop_killed_between_recording_its_hand_over_and_the_invoke_hands_over_
     store, now = S3Store(BUCKET), datetime.now(UTC)
     state = {"id": "b-7", "hop": 2, "origin": FIRST.isoformat(), "tally": {}}
     event = {"from": FIRST.isoformat(), "to": last.isoformat(), "backfill": state}
-    assert lease.hold(store, FIRST, last, "b-7", now + timedelta(minutes=5), now=now, hop=2)
+    assert lease.take(store, FIRST, last, "b-7", now + timedelta(minutes=5), now=now, hop=2) is None
     assert lease.hand_over(store, "b-7", 2)  # then killed
 
     retried = digest_handler.lambda_handler(event, RunningOut(calls=6))
@@ -656,7 +625,7 @@ def test_a_lease_is_taken_with_a_margin_a_reader_a_little_behind_still_sees(
     keeper = LeaseKeeper(store, FIRST, LAST, "b-1", length=length, now=lambda: now)
     assert keeper.hold()
     assert lease.holding(store, LAST, now - timedelta(minutes=1)) is not None
-    assert lease.hold(store, FIRST, LAST, "b-1", now + length, now=now)
+    assert lease.take(store, FIRST, LAST, "b-1", now + length, now=now) is None
     assert lease.holding(store, LAST, now - timedelta(minutes=1)) is not None
 
 
@@ -665,7 +634,7 @@ def test_a_backfill_does_not_take_the_lease_another_one_holds(
 ) -> None:
     server, fake = handover
     store = S3Store(BUCKET)
-    lease.hold(store, FIRST, FIRST, "b-other", datetime.now(UTC) + timedelta(minutes=5),
+    lease.take(store, FIRST, FIRST, "b-other", datetime.now(UTC) + timedelta(minutes=5),
                now=datetime.now(UTC))  # fmt: skip
     event = {"from": FIRST.isoformat(), "to": (FIRST + timedelta(days=2)).isoformat()}
 

@@ -130,7 +130,7 @@ def test_the_scheduled_days_digest_is_published_at_once_under_a_backfills_lease(
     news: published (and its readers notified) as usual, while the older days wait."""
     store, yesterday = S3Store(BUCKET), last_complete_day(NOW)
     store_digest(store, digest_for(yesterday))
-    lease.hold(store, FIRST, yesterday, "b-1", NOW + timedelta(minutes=10), now=NOW)
+    lease.take(store, FIRST, yesterday, "b-1", NOW + timedelta(minutes=10), now=NOW)
 
     assert landed(yesterday)["status"] == "published"
     assert landed(FIRST)["status"] == "held"
@@ -140,7 +140,7 @@ def test_a_released_lease_holds_nothing_and_another_owner_cannot_release_it(
     feed_env: Any,
 ) -> None:
     store = S3Store(BUCKET)
-    lease.hold(store, FIRST, LAST, "b-1", NOW + timedelta(minutes=10), now=NOW)
+    lease.take(store, FIRST, LAST, "b-1", NOW + timedelta(minutes=10), now=NOW)
     lease.release(store, "b-2", NOW)
     assert landed(FIRST)["status"] == "held"
     lease.release(store, "b-1", NOW)
@@ -148,7 +148,7 @@ def test_a_released_lease_holds_nothing_and_another_owner_cannot_release_it(
 
 
 def test_the_publish_event_publishes_the_range(feed_env: Any) -> None:
-    lease.hold(S3Store(BUCKET), FIRST, LAST, "b-1", NOW + timedelta(minutes=10), now=NOW)
+    lease.take(S3Store(BUCKET), FIRST, LAST, "b-1", NOW + timedelta(minutes=10), now=NOW)
     event = {"publish": {"from": FIRST.isoformat(), "to": LAST.isoformat()}}
 
     result = feed_handler.lambda_handler(event, FakeLambdaContext())
